@@ -1,0 +1,124 @@
+"""The one declaration of the card's file system: MF, DF.TELECOM, DF.GSM, ADF.USIM and the plan DF.
+
+FIDs and SFIs from TS 102 221 §13, TS 31.102 §4.2 and TS 51.011 §10 (specfacts §3); sizes are our
+emulated card's (a card model may resize files). Access sets follow TS 31.102 where it gives them,
+with ADM1 added to every read set so the flasher can read back under ADM (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+from simtool.encoding import efs as C
+from simtool.fs.access import ADM, ALW, NEVER, PIN2_OR_ADM, PIN_OR_ADM
+from simtool.fs.model import DF, EF
+
+USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
+PLAN_DF_FID = 0x7F4A  # '7F4X': administrative range of TS 102 221 §8.6, used by no standard DF
+
+
+def lf(name: str, fid: int, codec: C.Codec, rec_len: int, count: int, **kw: object) -> EF:
+    return EF(name, fid, codec, structure="linear_fixed", record_length=rec_len, record_count=count, **kw)
+
+
+# Placeholder sizes for EF.ARR; `standard_tree` sizes them from the rules the tree needs.
+_ARR_SIZE = (48, 8)
+
+USIM = DF(
+    "ADF.USIM",
+    0x7FFF,
+    aid=USIM_AID,
+    description="USIM application (TS 31.102); FID 7FFF while active",
+    children=(
+        EF("EF.LI", 0x6F05, C.LANGUAGES, ALW, PIN_OR_ADM, size=10, sfi=0x02, description="language indication"),
+        lf("EF.ARR", 0x6F06, C.ARR_RECORD, *_ARR_SIZE, read=ALW, update=ADM, sfi=0x17,
+           description="access rule reference"),
+        EF("EF.IMSI", 0x6F07, C.IMSI, PIN_OR_ADM, ADM, size=9, sfi=0x07),
+        EF("EF.KEYS", 0x6F08, C.KEYS, PIN_OR_ADM, PIN_OR_ADM, size=33, sfi=0x08, description="CK/IK, CS domain"),
+        EF("EF.KEYSPS", 0x6F09, C.KEYS, PIN_OR_ADM, PIN_OR_ADM, size=33, sfi=0x09,
+           description="CK/IK, PS domain"),
+        EF("EF.PLMNwAcT", 0x6F60, C.PLMNWACT, PIN_OR_ADM, PIN_OR_ADM, size=50, sfi=0x0A,
+           description="user controlled PLMN selector with access technology"),
+        EF("EF.HPPLMN", 0x6F31, C.HPPLMN, PIN_OR_ADM, ADM, size=1, sfi=0x12,
+           description="higher priority PLMN search period"),
+        EF("EF.UST", 0x6F38, C.UST, PIN_OR_ADM, ADM, size=17, sfi=0x04, description="USIM service table"),
+        EF("EF.MSISDN", 0x6F40, C.MSISDN_RECORD, PIN_OR_ADM, PIN_OR_ADM, structure="linear_fixed",
+           record_length=28, record_count=2),
+        EF("EF.SMSP", 0x6F42, C.SMSP_RECORD, PIN_OR_ADM, PIN_OR_ADM, structure="linear_fixed",
+           record_length=40, record_count=2, description="short message service parameters"),
+        EF("EF.SPN", 0x6F46, C.SPN, ALW, ADM, size=17, description="service provider name"),
+        EF("EF.EST", 0x6F56, C.EST, PIN_OR_ADM, PIN2_OR_ADM, size=1, sfi=0x05,
+           description="enabled services table"),
+        EF("EF.ACL", 0x6F57, C.ACL, PIN_OR_ADM, PIN2_OR_ADM, size=128, description="APN control list"),
+        EF("EF.OPLMNwACT", 0x6F61, C.OPLMNWACT, PIN_OR_ADM, ADM, size=200, sfi=0x11,
+           description="operator controlled PLMN selector with access technology"),
+        EF("EF.HPLMNwAcT", 0x6F62, C.HPLMNWACT, PIN_OR_ADM, ADM, size=10, sfi=0x13),
+        EF("EF.PSLOCI", 0x6F73, C.PSLOCI, PIN_OR_ADM, PIN_OR_ADM, size=14, sfi=0x0C),
+        EF("EF.ACC", 0x6F78, C.ACC, PIN_OR_ADM, ADM, size=2, sfi=0x06, description="access control class"),
+        EF("EF.FPLMN", 0x6F7B, C.FPLMN, PIN_OR_ADM, PIN_OR_ADM, size=24, sfi=0x0D, description="forbidden PLMNs"),
+        EF("EF.LOCI", 0x6F7E, C.LOCI, PIN_OR_ADM, PIN_OR_ADM, size=11, sfi=0x0B),
+        EF("EF.AD", 0x6FAD, C.AD, ALW, ADM, size=4, sfi=0x03, description="administrative data"),
+        lf("EF.ECC", 0x6FB7, C.ECC_RECORD, 16, 5, read=ALW, update=ADM, sfi=0x01,
+           description="emergency call codes"),
+        EF("EF.EHPLMN", 0x6FD9, C.EHPLMN, PIN_OR_ADM, ADM, size=12, sfi=0x1D, description="equivalent HPLMN"),
+        EF("EF.EPSLOCI", 0x6FE3, C.EPSLOCI, PIN_OR_ADM, PIN_OR_ADM, size=18, sfi=0x1E),
+    ),
+)
+
+GSM = DF(
+    "DF.GSM",
+    0x7F20,
+    description="2G SIM application (TS 51.011) for terminals that read DF.GSM",
+    children=(
+        EF("EF.LP", 0x6F05, C.LP, ALW, PIN_OR_ADM, size=4, description="language preference"),
+        EF("EF.IMSI", 0x6F07, C.IMSI, PIN_OR_ADM, ADM, size=9),
+        EF("EF.SPN", 0x6F46, C.SPN, ALW, ADM, size=17),
+        EF("EF.ACC", 0x6F78, C.ACC, PIN_OR_ADM, ADM, size=2),
+        EF("EF.AD", 0x6FAD, C.AD, ALW, ADM, size=4),
+        EF("EF.ECC", 0x6FB7, C.ECC_GSM, ALW, ADM, size=15),
+    ),
+)
+
+TELECOM = DF(
+    "DF.TELECOM",
+    0x7F10,
+    description="telecom DF (TS 51.011): the 2G copies of MSISDN and SMSP",
+    children=(
+        EF("EF.MSISDN", 0x6F40, C.MSISDN_RECORD, PIN_OR_ADM, PIN_OR_ADM, structure="linear_fixed",
+           record_length=28, record_count=2),
+        EF("EF.SMSP", 0x6F42, C.SMSP_RECORD, PIN_OR_ADM, PIN_OR_ADM, structure="linear_fixed",
+           record_length=40, record_count=2),
+    ),
+)
+
+PLAN = DF(
+    "DF.PLAN",
+    PLAN_DF_FID,
+    description="the travel plan and its applet's state (applet_spec/files.md)",
+    children=(
+        EF("EF.PLAN_DEF", 0x4A01, C.PLAN_DEFINITION, PIN_OR_ADM, ADM, size=128,
+           description="plan definition: data limit, validity, price, names"),
+    ),
+)
+
+MF = DF(
+    "MF",
+    0x3F00,
+    description="master file",
+    children=(
+        lf("EF.DIR", 0x2F00, C.DIR_RECORD, 40, 2, read=ALW, update=ADM, sfi=0x1E, description="applications"),
+        EF("EF.ICCID", 0x2FE2, C.ICCID, ALW, ADM, size=10, sfi=0x02, description="card serial number"),
+        EF("EF.PL", 0x2F05, C.LANGUAGES, ALW, PIN_OR_ADM, size=10, sfi=0x05, description="preferred languages"),
+        lf("EF.ARR", 0x2F06, C.ARR_RECORD, *_ARR_SIZE, read=ALW, update=ADM, sfi=0x06,
+           description="access rule reference"),
+        TELECOM,
+        GSM,
+        USIM,
+        PLAN,
+    ),
+)
+
+# Proprietary files of our emulated card model (applet_spec/files.md): K/OPc and the PIN values.
+# Readable by no one, written under ADM1 only.
+AUTH_KEY = EF("EF.AUTH_KEY", 0x2F1A, C.AUTH_KEY, NEVER, ADM, size=80, secret=True, role="auth_key",
+              description="K, OPc and the algorithm (proprietary)")
+PINS = EF("EF.PINS", 0x2F1B, C.PINS, NEVER, ADM, size=33, secret=True, role="pins",
+          description="PIN1/PUK1/PIN2/PUK2 values and PIN enable flags (proprietary)")

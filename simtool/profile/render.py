@@ -1,0 +1,184 @@
+"""`render(profile, identity)`: the card image, every file the profile and identity define, as bytes.
+
+Deterministic (same input, same bytes) and padded to the sizes of the card model in use, so the
+flasher can write it and the reader can compare with it byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from simtool.encoding.codec import DecodeError
+from simtool.encoding.efs import CB_LANGUAGES
+from simtool.encoding.types import EncodeError
+from simtool.errors import InputError
+from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS, CardModel
+from simtool.fs.model import EF
+
+if TYPE_CHECKING:
+    from simtool.profile.identity import Identity
+    from simtool.profile.schema import Profile
+
+Content = bytes | list[bytes]
+SECRET = "<secret>"
+
+# Blank values of the location files a personalised card starts with (TS 31.102 §4.2.17/23/91).
+BLANK_LOCI = {"tmsi": "ffffffff", "plmn": None, "lac": "0000", "status": "not_updated"}
+BLANK_PSLOCI = {"ptmsi": "ffffffff", "ptmsi_signature": "ffffff", "plmn": None, "lac": "0000", "rac": 255,
+                "status": "not_updated"}
+BLANK_EPSLOCI = {"guti": "ff" * 12, "tai_plmn": None, "tac": "0000", "status": "not_updated"}
+BLANK_KEYS = {"ksi": 7, "ck": "ff" * 16, "ik": "ff" * 16}
+SMS_VALIDITY_24H = 0xA7  # TS 23.040 §9.2.3.12.1 relative format: 12 h + (167-143) × 30 min
+
+
+@dataclass
+class CardImage:
+    """Files by path ("MF/ADF.USIM/EF.IMSI"): bytes for transparent EFs, one bytes per record."""
+
+    model: CardModel
+    files: dict[str, Content] = field(default_factory=dict)
+
+    def ef(self, path: str) -> EF:
+        return self.model.fs[path].ef
+
+    def decode(self, path: str) -> Any:
+        ef = self.ef(path)
+        content = self.files[path]
+        if isinstance(content, list):
+            return [ef.codec.decode(r) for r in content]
+        return ef.codec.decode(content)
+
+    def decoded(self, show_secrets: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for path in self.files:
+            ef = self.ef(path)
+            try:
+                value = self.decode(path)
+            except DecodeError as e:
+                value = {"error": str(e)}
+            if ef.secret and not show_secrets:
+                value = _mask(value)
+            entry = {"fid": f"{ef.fid:04X}", "structure": ef.structure}
+            entry["value"] = value
+            out[path] = entry
+        return out
+
+    def hex_lines(self, show_secrets: bool = False) -> list[str]:
+        lines = []
+        for path, content in self.files.items():
+            ef = self.ef(path)
+            records = content if isinstance(content, list) else [content]
+            for i, rec in enumerate(records, 1):
+                h = rec.hex().upper() if show_secrets or not ef.secret else SECRET
+                suffix = f"#{i}" if isinstance(content, list) else ""
+                lines.append(f"{path}{suffix} {h}")
+        return lines
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (v if isinstance(v, bool) or k == "algorithm" else SECRET) for k, v in value.items()}
+    return SECRET
+
+
+def _plmn(p: Any) -> dict[str, str]:
+    return {"mcc": p.mcc, "mnc": p.mnc}
+
+
+def _plmn_act(p: Any) -> dict[str, Any]:
+    return {"mcc": p.mcc, "mnc": p.mnc, "act": list(p.act)}
+
+
+def acc_for_imsi(imsi: str) -> list[int]:
+    """Access class from the last IMSI digit (TS 22.011: classes 0..9 are allocated at random)."""
+    return [int(imsi[-1])]
+
+
+def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
+    """Every file's decoded value, keyed by path; `render` encodes these with the model's sizes."""
+    home = _plmn(profile.home_plmn)
+    ad = {"ue_operation_mode": profile.ue_operation_mode, "ciphering_indicator": False,
+          "mnc_length": len(profile.home_plmn.mnc)}
+    spn = {"show_in_hplmn": profile.spn.show_in_hplmn, "hide_in_oplmn": profile.spn.hide_in_oplmn,
+           "name": profile.spn.name}
+    acc = acc_for_imsi(identity.imsi)
+    msisdn = [{"alpha": "", "number": identity.msisdn}] if identity.msisdn else []
+    smsp = [{"alpha": "", "tp_destination": None, "sc_address": profile.smsc, "pid": 0, "dcs": 0,
+             "validity": SMS_VALIDITY_24H}] if profile.smsc else []
+    ecc = [{"number": e.number, "alpha": "", "categories": list(e.categories)} for e in profile.emergency_numbers]
+    est = ["acl"] if profile.apn_control_list and profile.apn_control_list.enforce else []
+    acl = list(profile.apn_control_list.apns) if profile.apn_control_list else []
+    plan = profile.plan
+    usim = "MF/ADF.USIM"
+    return {
+        "MF/EF.ICCID": identity.iccid,
+        "MF/EF.PL": list(profile.languages),
+        "MF/DF.TELECOM/EF.MSISDN": msisdn,
+        "MF/DF.TELECOM/EF.SMSP": smsp,
+        "MF/DF.GSM/EF.LP": [lang for lang in profile.languages if lang in CB_LANGUAGES],
+        "MF/DF.GSM/EF.IMSI": identity.imsi,
+        "MF/DF.GSM/EF.SPN": spn,
+        "MF/DF.GSM/EF.ACC": acc,
+        "MF/DF.GSM/EF.AD": ad,
+        "MF/DF.GSM/EF.ECC": [e.number for e in profile.emergency_numbers],
+        f"{usim}/EF.LI": list(profile.languages),
+        f"{usim}/EF.IMSI": identity.imsi,
+        f"{usim}/EF.KEYS": BLANK_KEYS,
+        f"{usim}/EF.KEYSPS": BLANK_KEYS,
+        f"{usim}/EF.PLMNwAcT": [],
+        f"{usim}/EF.HPPLMN": profile.hpplmn_search_minutes,
+        f"{usim}/EF.UST": list(profile.services),
+        f"{usim}/EF.MSISDN": msisdn,
+        f"{usim}/EF.SMSP": smsp,
+        f"{usim}/EF.SPN": spn,
+        f"{usim}/EF.EST": est,
+        f"{usim}/EF.ACL": acl,
+        f"{usim}/EF.OPLMNwACT": [_plmn_act(p) for p in profile.oplmn_wact],
+        f"{usim}/EF.HPLMNwAcT": [_plmn_act(p) for p in profile.hplmn_wact],
+        f"{usim}/EF.PSLOCI": BLANK_PSLOCI,
+        f"{usim}/EF.ACC": acc,
+        f"{usim}/EF.FPLMN": [_plmn(p) for p in profile.fplmn],
+        f"{usim}/EF.LOCI": BLANK_LOCI,
+        f"{usim}/EF.AD": ad,
+        f"{usim}/EF.ECC": ecc,
+        f"{usim}/EF.EHPLMN": [_plmn(p) for p in profile.ehplmn] or [home],
+        f"{usim}/EF.EPSLOCI": BLANK_EPSLOCI,
+        "MF/DF.PLAN/EF.PLAN_DEF": {
+            "plan_id": plan.id,
+            "data_limit_bytes": plan.data_limit_bytes,
+            "validity_days": plan.validity_days,
+            "price": {"amount_minor": plan.price.amount_minor, "currency": plan.price.currency},
+            "names": dict(plan.names),
+        },
+        "role:auth_key": {"algorithm": "milenage", "k": identity.ki.hex(), "opc": identity.opc.hex()},
+        "role:pins": {"pin1": identity.pin1, "puk1": identity.puk1, "pin2": identity.pin2,
+                      "puk2": identity.puk2, "pin1_enabled": profile.pin1_enabled, "pin2_enabled": True},
+    }
+
+
+def render(profile: Profile, identity: Identity, model: CardModel | str | None = None) -> CardImage:
+    """Encode every file for `model` (our emulated card's by default). Raises InputError on misfit."""
+    if isinstance(model, str):
+        model = MODELS[model]
+    model = model or DEFAULT_MODEL
+    fs = model.fs
+    image = CardImage(model)
+    errors = []
+    for key, value in file_values(profile, identity).items():
+        entry = fs.by_role(key[5:]) if key.startswith("role:") else fs[key]
+        ef = entry.ef
+        try:
+            if ef.is_record:
+                if len(value) > ef.record_count:
+                    raise EncodeError(f"{len(value)} records, the file holds {ef.record_count}")
+                recs = [ef.codec.encode(v, ef.record_length) for v in value]
+                recs += [b"\xff" * ef.record_length] * (ef.record_count - len(recs))
+                image.files[entry.path] = recs
+            else:
+                image.files[entry.path] = ef.codec.encode(value, ef.size)
+        except EncodeError as e:
+            errors.append(f"{entry.path}: {e} (card model {model.name})")
+    if errors:
+        raise InputError(errors)
+    return image
