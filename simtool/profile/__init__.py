@@ -8,7 +8,7 @@
 `render(profile, identity)` (the card image) lives in `simtool.profile.render`.
 """
 
-from .capacity import DEFAULT_CAPACITIES, Capacities
+from .capacity import DEFAULT_CAPACITIES, Capacities, capacities_for_model
 from .identity import Identity, IdentityError, adm_from_digits, adm_from_hex
 from .load import ProfileError, load_profile, validate_bytes, validate_profile, validate_text
 from .luhn import luhn_digit, luhn_ok
@@ -22,6 +22,7 @@ __all__ = [
     "Profile",
     "ProfileError",
     "adm_from_digits",
+    "capacities_for_model",
     "adm_from_hex",
     "load_profile",
     "luhn_digit",

@@ -1,13 +1,19 @@
 """What the card model's files can hold, as far as profile validation is concerned.
 
-The real numbers come from the file-system model of the card model in use (`simtool.fs`); until that is
-wired in, the defaults below are our emulator's card model. Validation takes a `Capacities` so a caller
-can pass the sizes of another card model.
+The real numbers come from the file-system model of the card model in use (`simtool.fs`):
+`capacities_for_model()` reads them from there. The defaults below are our emulator's card model, so
+validation without a model (`load_profile(path)`) judges against the card the tests use.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from simtool.errors import InputError
+
+if TYPE_CHECKING:
+    from simtool.fs.cardmodel import CardModel
 
 
 @dataclass(frozen=True)
@@ -46,3 +52,38 @@ class Capacities:
 
 
 DEFAULT_CAPACITIES = Capacities()
+
+
+def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
+    """The capacities of a card model's files (by name or object; None = the default model)."""
+    from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS  # lazy: the fs layer sits below profiles
+
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise InputError(f"--model: unknown card model {model!r} (known: {', '.join(sorted(MODELS))})")
+        model = MODELS[model]
+    fs = (model or DEFAULT_MODEL).fs
+
+    def ef(path: str):
+        return fs[path].ef if path in fs else None
+
+    def size(path: str) -> int | None:
+        f = ef(path)
+        return f.size if f is not None else None
+
+    usim = "MF/ADF.USIM"
+    li_sizes = [s for s in (size(f"{usim}/EF.LI"), size("MF/EF.PL")) if s is not None]
+    ecc_counts = []
+    if (usim_ecc := ef(f"{usim}/EF.ECC")) is not None:
+        ecc_counts.append(usim_ecc.record_count)
+    if (gsm_ecc := size("MF/DF.GSM/EF.ECC")) is not None:
+        ecc_counts.append(gsm_ecc // 3)
+    return Capacities.from_sizes(
+        oplmnwact=size(f"{usim}/EF.OPLMNwACT"),
+        hplmnwact=size(f"{usim}/EF.HPLMNwAcT"),
+        fplmn=size(f"{usim}/EF.FPLMN"),
+        ehplmn=size(f"{usim}/EF.EHPLMN"),
+        acl=size(f"{usim}/EF.ACL"),
+        ecc_records=min(ecc_counts) if ecc_counts else None,
+        li=min(li_sizes) if li_sizes else None,
+    )

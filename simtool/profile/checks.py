@@ -14,7 +14,7 @@ from typing import Any
 
 from simtool.encoding.services import UST_BY_NAME
 
-from . import rules
+from . import rules, schema
 from .capacity import Capacities
 from .yamlsrc import Path
 
@@ -47,6 +47,14 @@ def _list(data: dict, key: str) -> list:
 
 def _entries(n: int, one: str = "entry", many: str = "entries") -> str:
     return f"{n} {one if n == 1 else many}"
+
+
+def _valid_language(v: Any) -> bool:
+    try:
+        schema.language_code(v)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _valid_apn(v: Any) -> bool:
@@ -257,9 +265,9 @@ def _plan_names(data: dict, out: _Collector) -> None:
     if not isinstance(plan, dict):
         return
     names = plan.get("names")
-    if not isinstance(names, dict):
+    if not isinstance(names, dict) or not isinstance(data.get("languages"), list):
         return
-    languages = [lang for lang in _list(data, "languages") if isinstance(lang, str)]
+    languages = [lang for lang in _list(data, "languages") if _valid_language(lang)]
     for lang in languages:
         if lang not in names:
             out.error(("plan", "names"), f"no name for language {lang!r} (one per entry of languages)")

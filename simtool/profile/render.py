@@ -100,8 +100,8 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
     home = _plmn(profile.home_plmn)
     ad = {"ue_operation_mode": profile.ue_operation_mode, "ciphering_indicator": False,
           "mnc_length": len(profile.home_plmn.mnc)}
-    spn = {"show_in_hplmn": profile.spn.show_in_hplmn, "hide_in_oplmn": profile.spn.hide_in_oplmn,
-           "name": profile.spn.name}
+    spn = ({"show_in_hplmn": profile.spn.show_in_hplmn, "hide_in_oplmn": profile.spn.hide_in_oplmn,
+            "name": profile.spn.name} if profile.spn else None)
     acc = acc_for_imsi(identity.imsi)
     msisdn = [{"alpha": "", "number": identity.msisdn}] if identity.msisdn else []
     smsp = [{"alpha": "", "tp_destination": None, "sc_address": profile.smsc, "pid": 0, "dcs": 0,
@@ -118,7 +118,7 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         "MF/DF.TELECOM/EF.SMSP": smsp,
         "MF/DF.GSM/EF.LP": [lang for lang in profile.languages if lang in CB_LANGUAGES],
         "MF/DF.GSM/EF.IMSI": identity.imsi,
-        "MF/DF.GSM/EF.SPN": spn,
+        **({"MF/DF.GSM/EF.SPN": spn, f"{usim}/EF.SPN": spn} if spn else {}),
         "MF/DF.GSM/EF.ACC": acc,
         "MF/DF.GSM/EF.AD": ad,
         "MF/DF.GSM/EF.ECC": [e.number for e in profile.emergency_numbers],
@@ -131,7 +131,6 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         f"{usim}/EF.UST": list(profile.services),
         f"{usim}/EF.MSISDN": msisdn,
         f"{usim}/EF.SMSP": smsp,
-        f"{usim}/EF.SPN": spn,
         f"{usim}/EF.EST": est,
         f"{usim}/EF.ACL": acl,
         f"{usim}/EF.OPLMNwACT": [_plmn_act(p) for p in profile.oplmn_wact],
@@ -181,4 +180,6 @@ def render(profile: Profile, identity: Identity, model: CardModel | str | None =
             errors.append(f"{entry.path}: {e} (card model {model.name})")
     if errors:
         raise InputError(errors)
+    order = {e.path: i for i, e in enumerate(fs.efs())}
+    image.files = dict(sorted(image.files.items(), key=lambda kv: order[kv[0]]))
     return image

@@ -119,7 +119,7 @@ def _operator(value: str) -> str:
     return value
 
 
-def _language(value: str) -> str:
+def language_code(value: str) -> str:
     well_formed = len(value) == 2 and value.isascii() and value.islower()
     if not well_formed or pycountry.languages.get(alpha_2=value) is None:
         raise ValueError(f"must be an ISO 639-1 language code (like 'en'), got {value!r}")
@@ -146,9 +146,12 @@ def _service(value: str) -> str:
             raise ValueError(f"service {value!r} is reserved for future use and must not be set")
         return value
     known = [n for n in UST_BY_NAME if not n.startswith("rfu_")]
-    near = difflib.get_close_matches(value, known, n=1, cutoff=0.0)
-    hint = f"; nearest known name: {near[0]!r}" if near else ""
-    raise ValueError(f"unknown service {value!r}{hint} (names: simtool.encoding.services.UST_SERVICES)")
+    near = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    if near:
+        raise ValueError(f"unknown service {value!r}; did you mean {near[0]!r}?")
+    raise ValueError(
+        f"unknown service {value!r} (no known name is close; see simtool.encoding.services.UST_SERVICES)"
+    )
 
 
 def _currency(value: str) -> str:
@@ -206,7 +209,7 @@ def _no_duplicates(values: list) -> list:
 Mcc = Annotated[str, AfterValidator(_mcc)]
 Mnc = Annotated[str, AfterValidator(_mnc)]
 Apn = Annotated[str, AfterValidator(_apn)]
-Language = Annotated[str, AfterValidator(_language)]
+Language = Annotated[str, AfterValidator(language_code)]
 ServiceName = Annotated[str, AfterValidator(_service)]
 
 

@@ -102,7 +102,10 @@ def load_yaml(text: str) -> YamlDocument:
             line = mark.line + 1 if mark is not None else 1
             reason = exc.problem or exc.context or "invalid YAML"
             if exc.context and exc.problem:
-                reason = f"{exc.problem} ({exc.context})"
+                where = ""
+                if exc.context_mark is not None and exc.context_mark.line + 1 != line:
+                    where = f" started at line {exc.context_mark.line + 1}"
+                reason = f"{exc.problem} ({exc.context}{where})"
             raise YamlSyntaxError(line, reason) from None
         except yaml.YAMLError as exc:  # reader errors (control characters) and the like
             mark = getattr(exc, "problem_mark", None)

@@ -1,0 +1,5 @@
+import sys
+
+from simtool.cli.main import main
+
+sys.exit(main())

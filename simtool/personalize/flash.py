@@ -1,0 +1,233 @@
+"""Flash one card as a transaction: guards first, then the fewest writes, then read-back and AKA.
+
+Order (issue 3): everything that can be checked without the card is checked before the first APDU;
+then the blank-card guard (ICCID), the ADM guard (tries left, one VERIFY, never retried), the writes,
+the read-back of every readable file written, the PIN checks and an AUTHENTICATE with the new keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from simtool.commands import uicc
+from simtool.commands.apdu import Response
+from simtool.crypto import aka
+from simtool.encoding.efs import ICCID, IMSI
+from simtool.errors import CardError, GuardError
+from simtool.fs.cardmodel import CardModel, model_for_atr
+from simtool.personalize import plan
+from simtool.personalize.auth import AuthResult, authenticate
+from simtool.transport.base import Reader
+
+if TYPE_CHECKING:
+    from simtool.profile.identity import Identity
+    from simtool.profile.render import CardImage
+    from simtool.profile.schema import Profile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MIN_ADM_TRIES = 3
+
+
+class ReadBackMismatch(CardError):
+    pass
+
+
+@dataclass
+class FlashResult:
+    iccid: str
+    imsi: str
+    model: str
+    protocol: str
+    written: list[str] = field(default_factory=list)
+    skipped_equal: list[str] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+    adm_tries_before: int | None = None
+    auth: AuthResult | None = None
+    phases: dict[str, dict[str, int]] = field(default_factory=dict)
+    lower_bound_write: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        total = sum(p["apdus"] for p in self.phases.values())
+        return {
+            "ok": True, "iccid": self.iccid, "imsi": self.imsi, "model": self.model, "protocol": self.protocol,
+            "files_written": len(self.written), "files_skipped_equal": len(self.skipped_equal),
+            "files_verified": len(self.verified), "adm_tries_before": self.adm_tries_before,
+            "auth": self.auth.as_dict() if self.auth else None,
+            "apdus": {"total": total, "per_phase": self.phases, "write_lower_bound": self.lower_bound_write},
+        }
+
+
+def detect_model(reader: Reader, model: CardModel | None) -> CardModel:
+    if model is not None:
+        return model
+    found = model_for_atr(reader.atr)
+    if found is None:
+        raise CardError(f"{reader.name}: unknown card (ATR {reader.atr.hex().upper()}); name its model")
+    return found
+
+
+def adm_tries(reader: Reader) -> int:
+    resp = reader.send(uicc.verify_pin(uicc.ADM1, None))
+    if resp.sw == 0x6983:
+        return 0
+    n = uicc.parse_retry_counter(resp.sw)
+    if n is None:
+        if resp.sw == 0x9000:  # some cards answer 9000 when already verified
+            return 3
+        raise CardError(f"{reader.name}: ADM1 retry query answered {resp.sw:04X}")
+    return n
+
+
+def verify_adm(reader: Reader, adm: bytes, min_tries: int = DEFAULT_MIN_ADM_TRIES) -> int:
+    """The ADM guard (DESIGN.md §4): refuse below `min_tries`; one VERIFY, never retried."""
+    reader.set_phase("adm")
+    tries = adm_tries(reader)
+    if tries < min_tries:
+        raise GuardError(
+            f"{reader.name}: ADM1 has {tries} tries left, fewer than the guard's minimum of {min_tries}; "
+            "no VERIFY sent (check the ADM key, then lower the bar with --min-adm-tries if you are sure)")
+    resp = reader.send(uicc.verify_pin(uicc.ADM1, adm))
+    if resp.sw == 0x9000:
+        return tries
+    left = uicc.parse_retry_counter(resp.sw)
+    if left is not None:
+        raise CardError(f"{reader.name}: the card refused the ADM1 key; {left} tries left. Not retried.")
+    raise CardError(f"{reader.name}: VERIFY ADM1 answered {resp.sw:04X}")
+
+
+def read_transparent(reader: Reader, size: int, sfi: int | None) -> bytes:
+    out = b""
+    while len(out) < size:
+        n = min(256, size - len(out))
+        use_sfi = sfi if not out else None
+        resp = reader.send(uicc.read_binary(len(out), n, sfi=use_sfi))
+        resp.check("READ BINARY")
+        if not resp.data:
+            break
+        out += resp.data
+    return out
+
+
+def read_file(reader: Reader, model: CardModel, path: str) -> bytes | list[bytes]:
+    """Read a whole EF; the caller has selected its DF (or the EF, when it has no SFI)."""
+    ef = model.fs[path].ef
+    if ef.is_record:
+        recs = []
+        for i in range(1, ef.record_count + 1):
+            resp = reader.send(uicc.read_record(i, ef.record_length, sfi=ef.sfi))
+            resp.check("READ RECORD")
+            recs.append(resp.data)
+        return recs
+    return read_transparent(reader, ef.size, ef.sfi)
+
+
+def select_df(reader: Reader, model: CardModel, df_path: str) -> None:
+    reader.send(plan.df_select(model.fs, df_path)).check(f"SELECT {df_path}")
+
+
+def read_card_iccid(reader: Reader) -> str | None:
+    reader.send(uicc.select_mf()).check("SELECT MF")
+    raw = reader.send(uicc.read_binary(0, 10, sfi=0x02)).check("READ BINARY EF.ICCID").data
+    return ICCID.decode(raw) or None
+
+
+def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardModel | None = None,
+          reprogram: bool = False, min_adm_tries: int = DEFAULT_MIN_ADM_TRIES, skip_equal: bool = False,
+          verify_auth: bool = True, image: CardImage | None = None) -> FlashResult:
+    from simtool.profile.render import render
+
+    identity.check_against(profile)
+    model = detect_model(reader, model)
+    image = image or render(profile, identity, model)  # every input error surfaces here, before any APDU
+    fs = model.fs
+    result = FlashResult(identity.iccid, identity.imsi, model.name, reader.protocol)
+
+    # 1. blank-card guard: a vendor-set ICCID is never replaced by a different one.
+    reader.set_phase("guard")
+    card_iccid = read_card_iccid(reader)
+    if card_iccid and card_iccid != identity.iccid:
+        raise GuardError(f"{reader.name}: the card carries ICCID {card_iccid}, not {identity.iccid}; "
+                         "a vendor-set ICCID is never replaced")
+
+    # 2. ADM guard and one VERIFY.
+    result.adm_tries_before = verify_adm(reader, identity.adm1, min_adm_tries)
+
+    # 1b. with ADM we can see whether the card already carries an identity.
+    reader.set_phase("guard")
+    select_df(reader, model, "MF/ADF.USIM")
+    imsi_ef = fs["MF/ADF.USIM/EF.IMSI"].ef
+    card_imsi = IMSI.decode(reader.send(uicc.read_binary(0, imsi_ef.size, sfi=imsi_ef.sfi)).check("READ IMSI").data)
+    if card_imsi and card_imsi != identity.imsi and not reprogram:
+        raise GuardError(f"{reader.name}: the card already carries IMSI {card_imsi}; use --reprogram to "
+                         "overwrite it")
+    current_df = "MF/ADF.USIM"
+
+    # 3. writes
+    files = dict(image.files)
+    if skip_equal:
+        reader.set_phase("compare")
+        for df_path, entries in plan.group_by_df(fs, list(files)).items():
+            select_df(reader, model, df_path)
+            current_df = df_path
+            for entry in entries:
+                if entry.ef.secret:
+                    continue  # never readable: always written
+                if entry.ef.sfi is None:
+                    reader.send(uicc.select_fid(entry.ef.fid)).check("SELECT")
+                if read_file(reader, model, entry.path) == files[entry.path]:
+                    result.skipped_equal.append(entry.path)
+                    del files[entry.path]
+    reader.set_phase("write")
+    blank = card_imsi is None
+    steps = plan.write_plan(fs, files, current_df=current_df, skip_blank_records=blank)
+    result.lower_bound_write = plan.lower_bound(fs, image.files, skip_blank_records=True) - 2
+    for step in steps:
+        resp = reader.send(step.apdu)
+        if not resp.ok:
+            raise CardError(f"{reader.name}: writing {step.path} failed: card answered {resp.sw:04X}")
+    result.written = [p for p in files]
+
+    # 4. read back every readable file written, and check the PINs took.
+    reader.set_phase("verify")
+    for df_path, entries in plan.group_by_df(fs, list(files)).items():
+        select_df(reader, model, df_path)
+        for entry in entries:
+            if entry.ef.secret:
+                continue
+            if entry.ef.sfi is None:
+                reader.send(uicc.select_fid(entry.ef.fid)).check("SELECT")
+            got = read_file(reader, model, entry.path)
+            if got != files[entry.path]:
+                raise ReadBackMismatch(f"{reader.name}: read-back of {entry.path} differs from what was written")
+            result.verified.append(entry.path)
+    check_pins(reader, identity, profile.pin1_enabled)
+
+    # 5. authenticate with the new keys.
+    if verify_auth:
+        reader.set_phase("auth")
+        select_df(reader, model, "MF/ADF.USIM")
+        result.auth = authenticate(reader, aka.Milenage(identity.ki, identity.opc))
+    result.phases = reader.counts()
+    return result
+
+
+def check_pins(reader: Reader, identity: Identity, pin1_enabled: bool) -> None:
+    """Counters reset and values set: the retry queries answer full counts, PIN2 verifies, and the
+    PIN1 enable flag in the ADF's PIN status template is what the profile asked for."""
+    for keyref, name, full in ((uicc.PIN1, "PIN1", 3), (uicc.PIN2, "PIN2", 3)):
+        sw = reader.send(uicc.verify_pin(keyref, None)).sw
+        if uicc.parse_retry_counter(sw) != full and sw != 0x9000:
+            raise CardError(f"{reader.name}: {name} retry counter is not reset after the PIN file write "
+                            f"(SW {sw:04X})")
+    resp: Response = reader.send(uicc.verify_pin(uicc.PIN2, uicc.pin_bytes(identity.pin2)))
+    if resp.sw != 0x9000:
+        raise CardError(f"{reader.name}: the new PIN2 was not accepted (SW {resp.sw:04X})")
+    fcp = uicc.parse_fcp(reader.send(uicc.select_aid(bytes.fromhex("A0000000871002"), fcp=True))
+                         .check("SELECT ADF.USIM").data)
+    states = {p["keyref"]: p["enabled"] for p in fcp.get("pin_status") or []}
+    if uicc.PIN1 in states and states[uicc.PIN1] != pin1_enabled:
+        raise CardError(f"{reader.name}: PIN1 is {'en' if states[uicc.PIN1] else 'dis'}abled, the profile "
+                        f"asks for {'en' if pin1_enabled else 'dis'}abled")
