@@ -1,26 +1,261 @@
-"""Card commands: `demo` for now; flash/read/emulator arrive with the emulator."""
+"""Card commands: flash, read, auth, emulator new, demo."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from simtool.cli.cmd_profile import DEFAULT_PINS, add_adm_args, add_identity_args
+from simtool.cli.common import add_reader_args, add_secret, emit_json, group, open_reader_from_args, secret
+from simtool.errors import EXIT_OK, InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    d = sub.add_parser("demo", help="the main job on an emulated card, end to end")
+    f = sub.add_parser("flash", help="personalize one card with a profile and an identity")
+    f.add_argument("--profile", required=True, metavar="PROFILE")
+    add_reader_args(f)
+    add_identity_args(f, adm=True, required=False)
+    f.add_argument("--card-data", metavar="CSV", help="take the identity from a card-data CSV file")
+    f.add_argument("--row", type=int, metavar="N", help="data row N (1 = first row after the header)")
+    f.add_argument("--match-iccid", action="store_true",
+                   help="take the row whose ICCID the vendor pre-set on the card")
+    f.add_argument("--reprogram", action="store_true", help="overwrite a card that carries another identity")
+    f.add_argument("--min-adm-tries", type=int, default=3, metavar="N",
+                   help="refuse when fewer ADM1 tries remain (default 3)")
+    f.add_argument("--skip-equal", action="store_true", help="read first and write only what differs")
+    f.add_argument("--no-auth", action="store_true", help="skip the AUTHENTICATE check after writing")
+    f.set_defaults(func=cmd_flash)
+
+    r = sub.add_parser("read", help="read and decode every file the given rights allow")
+    add_reader_args(r)
+    add_secret(r, "--pin1", "PIN1, to open PIN-protected files")
+    add_adm_args(r)
+    r.add_argument("--min-adm-tries", type=int, default=3, metavar="N")
+    r.set_defaults(func=cmd_read)
+
+    a = sub.add_parser("auth", help="run AKA against a card and check its answer")
+    add_reader_args(a)
+    add_secret(a, "--ki", "subscriber key K, 32 hex digits")
+    add_secret(a, "--opc", "OPc, 32 hex digits")
+    a.add_argument("--sqn", type=int, default=None, help="SQN to use (default 32: SEQ 1, IND 0)")
+    a.add_argument("--amf", default="8000", help="AMF, 4 hex digits (default 8000)")
+    a.add_argument("--rand", help="raw mode: RAND (hex); sends RAND/AUTN as given and checks nothing")
+    a.add_argument("--autn", help="raw mode: AUTN (hex)")
+    a.set_defaults(func=cmd_auth)
+
+    emu = group(sub, "emulator", "emulated cards: create, serve through pcscd")
+    n = emu.add_parser("new", help="create a blank emulated card (state file, mode 0600)")
+    n.add_argument("card", metavar="CARD.json")
+    add_secret(n, "--adm-hex", "the vendor's ADM1 key, 16 hex digits", required=True)
+    n.add_argument("--iccid", help="a vendor pre-set ICCID")
+    n.add_argument("--protocol", choices=["T=0", "T=1"], default="T=0")
+    n.add_argument("--json", action="store_true")
+    n.set_defaults(func=cmd_emulator_new)
+
+    d = sub.add_parser("demo", help="personalize an emulated card with the 1 GB plan and read it back")
+    d.add_argument("--json", action="store_true")
     d.set_defaults(func=cmd_demo)
 
 
+def _adm_from_args(args: argparse.Namespace) -> bytes | None:
+    from simtool.profile.identity import adm_from_digits, adm_from_hex
+
+    hx, digits = secret(args, "--adm-hex"), secret(args, "--adm")
+    if hx is not None and digits is not None:
+        raise InputError("--adm-hex and --adm: give one")
+    try:
+        if hx is not None:
+            return adm_from_hex(hx)
+        if digits is not None:
+            return adm_from_digits(digits)
+    except ValueError as e:
+        raise InputError(f"{'--adm-hex' if hx is not None else '--adm'}: {e}") from None
+    return None
+
+
+def _identity(args: argparse.Namespace, reader_iccid=None):
+    from simtool.cli.cmd_profile import identity_from_args
+    from simtool.personalize import carddata
+    from simtool.profile import Identity
+
+    if not args.card_data:
+        missing = [f"--{n}" for n in ("iccid", "imsi") if getattr(args, n) is None]
+        if secret(args, "--ki") is None:
+            missing.append("--ki")
+        if missing:
+            raise InputError(f"missing {', '.join(missing)} (or --card-data FILE.csv --row N)")
+        return identity_from_args(args)
+    if (args.row is None) == (not args.match_iccid):
+        raise InputError("--card-data needs --row N or --match-iccid")
+    if args.row is not None:
+        lineno, row = carddata.row_by_number(args.card_data, args.row)
+    else:
+        iccid = reader_iccid()
+        if not iccid:
+            raise InputError("--match-iccid: the card has no pre-set ICCID")
+        lineno, row = carddata.row_by_iccid(args.card_data, iccid)
+    overrides = {"adm1_hex": secret(args, "--adm-hex"), "adm1_digits": secret(args, "--adm")}
+    if overrides["adm1_hex"] or overrides["adm1_digits"]:
+        row = {k: v for k, v in row.items() if not k.startswith("adm1")}
+    kw = carddata.identity_kwargs(args.card_data, lineno, row, overrides)
+    for k, v in DEFAULT_PINS.items():
+        kw.setdefault(k, v)
+    return Identity.create(append_luhn=args.append_luhn, **kw)
+
+
+def cmd_flash(args: argparse.Namespace) -> int:
+    from simtool.personalize.flash import flash, read_card_iccid
+    from simtool.profile import load_profile
+    from simtool.profile.capacity import capacities_for_model
+
+    profile = load_profile(args.profile, capacities_for_model())
+    reader = None
+    if args.card_data and args.match_iccid:
+        reader = open_reader_from_args(args)
+        identity = _identity(args, lambda: read_card_iccid(reader))
+    else:
+        identity = _identity(args)  # all input checked before the reader is even opened
+        identity.check_against(profile, source="command line")
+        reader = open_reader_from_args(args)
+    with reader:
+        result = flash(reader, profile, identity, reprogram=args.reprogram, min_adm_tries=args.min_adm_tries,
+                       skip_equal=args.skip_equal, verify_auth=not args.no_auth)
+    out = result.as_dict()
+    if args.json:
+        emit_json(out)
+    else:
+        ap = out["apdus"]
+        print(f"flashed {result.iccid} (IMSI {result.imsi}) on {reader.name}: {len(result.written)} files written, "
+              f"{len(result.verified)} read back, "
+              + ("authenticated" if result.auth and result.auth.ok else "not authenticated"))
+        print("APDUs: " + ", ".join(f"{k} {v['apdus']}" for k, v in ap["per_phase"].items())
+              + f"; total {ap['total']} (write lower bound {ap['write_lower_bound']})")
+    return EXIT_OK
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    from simtool.personalize.read import read_card
+
+    adm = _adm_from_args(args)
+    with open_reader_from_args(args) as reader:
+        doc = read_card(reader, pin1=secret(args, "--pin1"), adm=adm, min_adm_tries=args.min_adm_tries)
+    if args.json:
+        emit_json(doc)
+        return EXIT_OK
+    print(f"{doc['reader']}: {doc['model']} ATR {doc['atr']}")
+    for key, val in doc["summary"].items():
+        print(f"  {key}: {val}")
+    for path, item in doc["files"].items():
+        shown = item.get("value") if item.get("readable", True) else f"(needs {'|'.join(item['needs'])})"
+        print(f"  {path} ({item['fid']}): {shown}")
+    return EXIT_OK
+
+
+def cmd_auth(args: argparse.Namespace) -> int:
+    from simtool.commands import uicc
+    from simtool.crypto import aka
+    from simtool.personalize.auth import AuthFailure, authenticate, select_usim
+
+    with open_reader_from_args(args) as reader:
+        select_usim(reader)
+        if args.rand or args.autn:
+            if not (args.rand and args.autn):
+                raise InputError("raw mode needs both --rand and --autn")
+            try:
+                rand, autn = bytes.fromhex(args.rand), bytes.fromhex(args.autn)
+            except ValueError:
+                raise InputError("--rand/--autn: not hex") from None
+            resp = reader.send(uicc.authenticate_3g(rand, autn))
+            out = {"sw": f"{resp.sw:04X}"}
+            if resp.ok and resp.data:
+                parsed = uicc.parse_auth_response(resp.data)
+                out.update({k: (v.hex() if isinstance(v, bytes) else v) for k, v in parsed.items() if v is not None})
+            emit_json(out) if args.json else print(" ".join(f"{k}={v}" for k, v in out.items()))
+            return EXIT_OK
+        ki, opc = secret(args, "--ki"), secret(args, "--opc")
+        if not ki or not opc:
+            raise InputError("--ki and --opc are needed (or --rand/--autn for raw mode)")
+        try:
+            alg = aka.Milenage(bytes.fromhex(ki), bytes.fromhex(opc))
+            amf = bytes.fromhex(args.amf)
+        except ValueError as e:
+            raise InputError(f"--ki/--opc/--amf: {e}") from None
+        try:
+            result = authenticate(reader, alg, sqn=args.sqn, amf=amf)
+        except AuthFailure as e:
+            if args.json:
+                emit_json({"ok": False, "sw": f"{e.sw:04X}" if e.sw else None, "error": str(e)})
+            else:
+                print(f"authentication failed: {e}", file=sys.stderr)
+            return 1
+    if args.json:
+        emit_json(result.as_dict())
+    else:
+        for note in result.notes:
+            print(note)
+        print(f"authenticated: RES, CK, IK{' and Kc' if result.kc else ''} match (SQN {result.sqn})")
+    return EXIT_OK
+
+
+def cmd_emulator_new(args: argparse.Namespace) -> int:
+    from simtool.emulator.blank import create_card_file
+    from simtool.profile.identity import adm_from_hex
+
+    adm_hex = secret(args, "--adm-hex")
+    if adm_hex is None:
+        raise InputError("--adm-hex is required (the vendor's ADM1 key)")
+    try:
+        adm = adm_from_hex(adm_hex)
+    except ValueError as e:
+        raise InputError(f"--adm-hex: {e}") from None
+    if args.iccid:
+        from simtool.profile.luhn import luhn_ok
+
+        if not (args.iccid.isdigit() and len(args.iccid) in (19, 20) and luhn_ok(args.iccid)):
+            raise InputError(f"--iccid {args.iccid}: must be 19 or 20 digits with a valid Luhn check digit")
+    if os.path.exists(args.card):
+        raise InputError(f"{args.card}: exists already; a blank card is never written over a card")
+    create_card_file(args.card, adm=adm, iccid=args.iccid, protocol=args.protocol)
+    if args.json:
+        emit_json({"card": args.card, "protocol": args.protocol, "iccid": args.iccid})
+    else:
+        print(f"created blank card {args.card} ({args.protocol}" + (f", ICCID {args.iccid})" if args.iccid else ")"))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
     from pathlib import Path
 
+    from simtool.emulator.blank import create_card_file
+    from simtool.personalize.flash import flash
+    from simtool.personalize.read import read_card
     from simtool.profile import Identity, load_profile
-    from simtool.profile.render import render
+    from simtool.transport import open_reader
 
     path = Path(__file__).resolve().parents[2] / "profiles" / "kpn-wechat-1gb-15d.yaml"
     profile = load_profile(path)
     identity = Identity.sample()
-    image = render(profile, identity)
-    print(f"profile {profile.name}: rendered for ICCID {identity.iccid}, IMSI {identity.imsi}")
-    for p, entry in image.decoded().items():
-        print(f"  {p} ({entry['fid']}): {entry['value']}")
-    return 0
+    with tempfile.TemporaryDirectory() as d:
+        card = os.path.join(d, "card.json")
+        create_card_file(card, adm=identity.adm1)
+        with open_reader(f"emu:{card}") as reader:
+            result = flash(reader, profile, identity)
+        with open_reader(f"emu:{card}") as reader:
+            doc = read_card(reader, adm=identity.adm1)
+    summary = {"profile": profile.name, "flash": result.as_dict(), "read_back": doc["summary"]}
+    if args.json:
+        emit_json(summary)
+        return EXIT_OK
+    rb = doc["summary"]
+    ap = summary["flash"]["apdus"]
+    plan = rb["plan"]
+    print(f"Flashed an emulated card with profile {profile.name} ({path.name}), then read it back:")
+    print(f"  ICCID {rb['iccid']}  IMSI {rb['imsi']}  SPN {rb['spn']!r}  APNs {rb['apns']}")
+    print(f"  roaming partners ({len(rb['oplmn'])}): {' '.join(rb['oplmn'])}")
+    print(f"  plan {plan['id']}: {plan['data']} for {plan['validity_days']} days, {plan['price']}; "
+          f"names {plan['names']}")
+    print(f"  authenticated: {bool(result.auth and result.auth.ok)}; APDUs {ap['total']} "
+          f"(write phase {ap['per_phase'].get('write', {}).get('apdus')}, lower bound {ap['write_lower_bound']})")
+    return EXIT_OK

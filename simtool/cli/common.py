@@ -56,3 +56,30 @@ def secret(args: argparse.Namespace, flag: str) -> str | None:
             raise InputError(f"{flag}-file {path}: cannot read: {e.strerror}") from None
     env = os.environ.get(env_name(flag))
     return env.strip() if env else None
+
+
+_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
+
+
+def group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+    """The sub-command group `name` (e.g. `emulator`), shared by every module that adds actions to it."""
+    key = (id(sub), name)
+    if key not in _GROUPS:
+        p = sub.add_parser(name, help=help)
+        _GROUPS[key] = p.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+    return _GROUPS[key]
+
+
+def add_reader_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reader", required=True, metavar="URI",
+                   help="emu:PATH (emulated card file), emu: (in memory), pcsc:N or pcsc:NAME")
+    p.add_argument("--shared", action="store_true", help="share the PC/SC reader (default: exclusive)")
+    p.add_argument("--trace", action="store_true", help="print the APDUs (PIN and key data masked) to stderr")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def open_reader_from_args(args: argparse.Namespace):
+    from simtool.transport import open_reader
+
+    trace = (lambda line: print(line, file=sys.stderr)) if getattr(args, "trace", False) else None
+    return open_reader(args.reader, trace=trace, shared=getattr(args, "shared", False))

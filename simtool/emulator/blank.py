@@ -1,0 +1,86 @@
+"""Blank cards as the vendor ships them: the model's file tree erased (FF), EF.DIR and EF.ARR filled in,
+and the vendor's secrets: ADM1 key, default PINs/PUKs with full retry counters, optionally an ICCID.
+"""
+
+from __future__ import annotations
+
+import os
+
+from simtool.commands.exchange import normalize_protocol
+from simtool.crypto.aka import SqnState
+from simtool.emulator.layout import layout_for
+from simtool.emulator.state import CardFile, CardFileError, CardState, expected_files, max_tries
+from simtool.encoding import efs as C
+from simtool.encoding.codec import pad
+from simtool.errors import InputError
+from simtool.fs import DEFAULT_MODEL, CardModel
+
+DEFAULT_PIN = "0000"
+DEFAULT_PUK = "12345678"
+ADM_LENGTH = 8
+
+
+def _dir_records(model: CardModel) -> list[bytes]:
+    """EF.DIR: one application template per ADF of the tree, labelled by its name."""
+    out = []
+    for e in model.fs.dfs():
+        if e.df.aid is not None:
+            out.append(C.DIR_RECORD.encode({"aid": e.df.aid.hex(), "label": e.df.name.removeprefix("ADF.")}))
+    return out
+
+
+def new_blank_card(
+    model: CardModel = DEFAULT_MODEL, *, adm: bytes, iccid: str | None = None, protocol: str = "T=0"
+) -> CardState:
+    """The state of a fresh card of `model` with ADM1 key `adm` (8 bytes) and an optional vendor ICCID.
+
+    PIN1 and PIN2 are "0000" (PIN1 enabled), PUK1 and PUK2 "12345678", all counters full, the key file
+    empty (AUTHENTICATE refuses until it is written), SQN memory zero.
+    """
+    if not isinstance(adm, bytes | bytearray) or len(adm) != ADM_LENGTH:
+        raise InputError(f"ADM1 key must be {ADM_LENGTH} bytes")
+    try:
+        protocol = normalize_protocol(protocol)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    fs = model.fs
+    files = {path: bytearray(b"\xff" * size) for path, size in expected_files(model).items()}
+
+    def put_records(path: str, records: list[bytes]) -> None:
+        ef = fs[path].ef
+        if len(records) > ef.record_count:
+            raise InputError(f"{path}: {len(records)} records needed, the model has {ef.record_count}")
+        for i, rec in enumerate(records):
+            files[path][i * ef.record_length : (i + 1) * ef.record_length] = pad(rec, ef.record_length, b"\xff")
+
+    for e in fs.efs():
+        if e.node.name == "EF.DIR":
+            put_records(e.path, _dir_records(model))
+        elif e.node.name == "EF.ARR":
+            put_records(e.path, [C.ARR_RECORD.encode(rule) for rule in fs.arr_rules()])
+    pins = {"pin1": DEFAULT_PIN, "puk1": DEFAULT_PUK, "pin2": DEFAULT_PIN, "puk2": DEFAULT_PUK,
+            "pin1_enabled": True, "pin2_enabled": True}
+    pins_path = layout_for(model).store_paths["pins"]
+    raw = C.PINS.encode(pins)
+    files[pins_path][: len(raw)] = raw
+    if iccid is not None:
+        if not isinstance(iccid, str) or not iccid.isdigit() or not 18 <= len(iccid) <= 20:
+            raise InputError("ICCID must be 18 to 20 digits")
+        entry = fs.find("EF.ICCID")
+        files[entry.path][:] = C.ICCID.encode(iccid, entry.ef.size)
+    return CardState(model, protocol, files, max_tries(model), bytes(adm), SqnState())
+
+
+def create_card_file(
+    path: str | os.PathLike[str],
+    adm: bytes,
+    iccid: str | None = None,
+    protocol: str = "T=0",
+    model: CardModel = DEFAULT_MODEL,
+) -> CardState:
+    """Create a blank card file at `path` (mode 0600); an existing file is never overwritten."""
+    if path is None:
+        raise CardFileError("a card file needs a path")
+    state = new_blank_card(model, adm=adm, iccid=iccid, protocol=protocol)
+    CardFile(path).create(state)
+    return state

@@ -1,0 +1,246 @@
+"""The emulated card's whole memory as one JSON-able object, and the file that keeps it durable.
+
+The state file plays the card's secure memory (DESIGN.md §4): it holds K/OPc, the ADM key and the PINs in
+the clear by design, so it is created 0600 and written atomically (temp file in the same directory,
+fsync, rename, fsync of the directory) before the card answers a write, as EEPROM would be. Reads never
+touch it; a card without a path (`emu:` alone) lives in memory only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simtool.crypto.aka import SqnState
+from simtool.errors import InputError
+from simtool.fs import MODELS, CardModel
+
+FORMAT = "simtool-emulated-card"
+VERSION = 1
+COUNTERS = ("pin1", "puk1", "pin2", "puk2", "adm1")
+PROTOCOLS = ("T=0", "T=1")
+# Where a model without its own key or PIN file keeps them: not addressable by any command.
+PROPRIETARY_STORES = {"auth_key": ("@auth_key", 80), "pins": ("@pins", 33)}
+
+
+class CardFileError(InputError):
+    """A card file that cannot be created or loaded; the message names the file (exit code 2)."""
+
+
+def max_tries(model: CardModel) -> dict[str, int]:
+    """The retry-counter ceilings of a card family: what a counter is reset to."""
+    return {"pin1": model.pin_tries, "pin2": model.pin_tries, "puk1": model.puk_tries,
+            "puk2": model.puk_tries, "adm1": model.adm_tries}
+
+
+@dataclass
+class CardState:
+    """Everything the card remembers across power cycles.
+
+    `files` maps each EF path of the model to its body (records concatenated for record EFs), which is
+    where the PIN values and enable flags live too (the model's PIN file). Proprietary storage of a model
+    that lacks a key or PIN file uses the reserved paths `@auth_key` / `@pins`.
+    """
+
+    model: CardModel
+    protocol: str
+    files: dict[str, bytearray]
+    counters: dict[str, int]
+    adm1: bytes
+    sqn: SqnState = field(default_factory=SqnState)
+
+    def to_json(self) -> dict[str, Any]:
+        files: dict[str, Any] = {}
+        fs = self.model.fs
+        for path, body in self.files.items():
+            ef = fs.entries[path].ef if path in fs.entries else None
+            if ef is not None and ef.is_record:
+                n = ef.record_length
+                files[path] = [body[i : i + n].hex() for i in range(0, len(body), n)]
+            else:
+                files[path] = body.hex()
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "model": self.model.name,
+            "protocol": self.protocol,
+            "adm1": self.adm1.hex(),
+            "counters": dict(self.counters),
+            "sqn": self.sqn.to_dict(),
+            "files": files,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Any) -> CardState:
+        """Validate and rebuild; every problem raises ValueError saying what is wrong."""
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"'format' is not {FORMAT!r}")
+        if doc.get("version") != VERSION:
+            raise ValueError(f"unsupported version {doc.get('version')!r} (this simtool reads {VERSION})")
+        model = MODELS.get(doc.get("model"))  # type: ignore[arg-type]
+        if model is None:
+            raise ValueError(f"unknown card model {doc.get('model')!r} (known: {', '.join(MODELS)})")
+        protocol = doc.get("protocol")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"'protocol' must be T=0 or T=1, got {protocol!r}")
+        adm1 = _hex(doc.get("adm1"), "adm1")
+        if len(adm1) != 8:
+            raise ValueError("'adm1' must be 8 bytes")
+        counters = doc.get("counters")
+        if not isinstance(counters, dict) or set(counters) != set(COUNTERS):
+            raise ValueError(f"'counters' must hold exactly {', '.join(COUNTERS)}")
+        ceilings = max_tries(model)
+        for name, value in counters.items():
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= ceilings[name]:
+                raise ValueError(f"counter {name!r} must be an integer 0..{ceilings[name]}")
+        sqn_doc = doc.get("sqn")
+        if not isinstance(sqn_doc, dict):
+            raise ValueError("'sqn' must be an object")
+        try:
+            sqn = SqnState.from_dict(sqn_doc)
+        except InputError as e:
+            raise ValueError(str(e)) from None
+        files = _files_from_json(model, doc.get("files"))
+        return cls(model, protocol, files, dict(counters), adm1, sqn)
+
+
+def expected_files(model: CardModel) -> dict[str, int]:
+    """Every EF path of the model with its body size, plus the reserved proprietary stores it lacks."""
+    out = {e.path: e.ef.body_size for e in model.fs.efs()}
+    roles = {e.ef.role for e in model.fs.efs()}
+    for role, (path, size) in PROPRIETARY_STORES.items():
+        if role not in roles:
+            out[path] = size
+    return out
+
+
+def _files_from_json(model: CardModel, files: Any) -> dict[str, bytearray]:
+    if not isinstance(files, dict):
+        raise ValueError("'files' must be an object")
+    want = expected_files(model)
+    missing = [p for p in want if p not in files]
+    extra = [p for p in files if p not in want]
+    if missing:
+        raise ValueError(f"files missing: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    if extra:
+        raise ValueError(f"files not in model {model.name}: {', '.join(extra[:5])}")
+    out: dict[str, bytearray] = {}
+    for path, size in want.items():
+        value = files[path]
+        entry = model.fs.entries.get(path)
+        if entry is not None and entry.ef.is_record:
+            ef = entry.ef
+            if not isinstance(value, list) or len(value) != ef.record_count:
+                raise ValueError(f"{path}: must be a list of {ef.record_count} records")
+            body = b"".join(_hex(r, path) for r in value)
+            if any(len(_hex(r, path)) != ef.record_length for r in value):
+                raise ValueError(f"{path}: every record must be {ef.record_length} bytes")
+        else:
+            body = _hex(value, path)
+        if len(body) != size:
+            raise ValueError(f"{path}: {len(body)} bytes, the model says {size}")
+        out[path] = bytearray(body)
+    return out
+
+
+def _hex(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: hex string expected")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise ValueError(f"{what}: not valid hex") from None
+
+
+class CardFile:
+    """Where a card's state lives: a JSON file (`emu:PATH`) or nowhere (`path=None`, memory only)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.saves = 0  # durable writes done, for tests and benchmarks
+
+    def __repr__(self) -> str:
+        return f"CardFile({str(self.path) if self.path else 'memory'})"
+
+    def load(self) -> CardState:
+        """Read and validate the file; a missing or broken file raises CardFileError naming it."""
+        if self.path is None:
+            raise CardFileError("an in-memory card has no file to load")
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise CardFileError(f"{self.path}: no such card file") from None
+        except OSError as e:
+            raise CardFileError(f"{self.path}: cannot read: {e.strerror}") from None
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise CardFileError(f"{self.path}: not a card file (invalid JSON: {e})") from None
+        try:
+            return CardState.from_json(doc)
+        except ValueError as e:
+            raise CardFileError(f"{self.path}: broken card file: {e}") from None
+
+    def save(self, state: CardState) -> None:
+        """Atomically replace the file with `state`; durable when this returns. No-op in memory."""
+        if self.path is None:
+            return
+        data = json.dumps(state.to_json(), indent=1).encode()
+        directory = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:  # mkstemp creates it 0600
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(directory)
+        self.saves += 1
+
+    def create(self, state: CardState) -> None:
+        """Write a new card file, mode 0600, refusing to replace anything already at the path."""
+        if self.path is None:
+            raise CardFileError("an in-memory card has no file to create")
+        data = json.dumps(state.to_json(), indent=1).encode()
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise CardFileError(f"{self.path}: already exists; refusing to overwrite a card") from None
+        except OSError as e:
+            raise CardFileError(f"{self.path}: cannot create: {e.strerror}") from None
+        try:
+            os.fchmod(fd, 0o600)  # whatever the umask
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            raise
+        _fsync_dir(self.path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable; some file systems cannot fsync a directory, which is fine."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)

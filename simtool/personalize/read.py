@@ -1,0 +1,105 @@
+"""Read every file the given rights allow and decode it with the model's codecs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simtool.commands import uicc
+from simtool.encoding.codec import DecodeError
+from simtool.fs.access import Cond, names
+from simtool.fs.cardmodel import CardModel
+from simtool.personalize.flash import detect_model, read_file, select_df, verify_adm
+from simtool.transport.base import Reader
+
+
+def read_card(reader: Reader, *, pin1: str | None = None, adm: bytes | None = None,
+              model: CardModel | None = None, min_adm_tries: int = 3) -> dict[str, Any]:
+    """{path: {"name", "fid", "value"}} for every EF readable with the rights given; files that the
+    rights do not open are listed with `"readable": false`. Key and PIN files are never read."""
+    model = detect_model(reader, model)
+    reader.set_phase("read")
+    held: set[Cond] = set()
+    if adm is not None:
+        verify_adm(reader, adm, min_adm_tries)
+        held.add(Cond.ADM1)
+        reader.set_phase("read")
+    if pin1 is not None:
+        resp = reader.send(uicc.verify_pin(uicc.PIN1, uicc.pin_bytes(pin1)))
+        if resp.sw != 0x9000:
+            left = uicc.parse_retry_counter(resp.sw)
+            from simtool.errors import CardError
+
+            raise CardError(f"{reader.name}: PIN1 refused" + (f"; {left} tries left" if left is not None else
+                                                                  f" (SW {resp.sw:04X})"))
+        held.add(Cond.PIN1)
+    files: dict[str, Any] = {}
+    current = None
+    for entry in model.fs.efs():
+        ef = entry.ef
+        if ef.secret:
+            continue
+        if entry.df_path != current:
+            select_df(reader, model, entry.df_path)
+            current = entry.df_path
+        item: dict[str, Any] = {"name": ef.name, "fid": f"{ef.fid:04X}"}
+        if ef.sfi is None:
+            reader.send(uicc.select_fid(ef.fid)).check(f"SELECT {entry.path}")
+        probe = reader.send(uicc.read_record(1, ef.record_length, sfi=ef.sfi) if ef.is_record
+                            else uicc.read_binary(0, min(ef.size, 256), sfi=ef.sfi))
+        if probe.sw == 0x6982:
+            item["readable"] = False
+            item["needs"] = names(ef.read)
+            files[entry.path] = item
+            continue
+        probe.check(f"READ {entry.path}")
+        raw = read_file(reader, model, entry.path)
+        try:
+            item["value"] = ([ef.codec.decode(r) for r in raw] if isinstance(raw, list)
+                             else ef.codec.decode(raw))
+        except DecodeError as e:
+            item["value"] = None
+            item["error"] = str(e)
+            item["hex"] = raw.hex() if isinstance(raw, bytes) else [r.hex() for r in raw]
+        files[entry.path] = item
+    return {"reader": reader.name, "model": model.name, "atr": reader.atr.hex().upper(),
+            "summary": summary(files), "files": files}
+
+
+CURRENCY_EXPONENT = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3,
+                     "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}
+
+
+def format_bytes(n: int) -> str:
+    """Decimal units, as the profile and the plan say them (1 GB = 10^9 bytes, DESIGN.md §5)."""
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            v = n / size
+            return f"{v:g} {unit}" if v == int(v) else f"{v:.2f} {unit}"
+    return f"{n} B"
+
+
+def format_price(amount_minor: int, currency: str) -> str:
+    exp = CURRENCY_EXPONENT.get(currency, 2)
+    return f"{currency} {amount_minor / 10**exp:.{exp}f}"
+
+
+def summary(files: dict[str, Any]) -> dict[str, Any]:
+    """The values a person checks first, from a `read_card` document's files."""
+
+    def value(path: str) -> Any:
+        return files.get(path, {}).get("value")
+
+    out: dict[str, Any] = {
+        "iccid": value("MF/EF.ICCID"),
+        "imsi": value("MF/ADF.USIM/EF.IMSI"),
+        "spn": (value("MF/ADF.USIM/EF.SPN") or {}).get("name"),
+        "apns": value("MF/ADF.USIM/EF.ACL"),
+        "oplmn": [f"{p['mcc']}/{p['mnc']}" for p in value("MF/ADF.USIM/EF.OPLMNwACT") or []],
+    }
+    plan = value("MF/DF.PLAN/EF.PLAN_DEF")
+    if plan:
+        out["plan"] = {"id": plan["plan_id"], "data": format_bytes(plan["data_limit_bytes"]),
+                       "validity_days": plan["validity_days"],
+                       "price": format_price(plan["price"]["amount_minor"], plan["price"]["currency"]),
+                       "names": plan["names"]}
+    return out
