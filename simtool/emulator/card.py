@@ -1,12 +1,17 @@
 """The emulated UICC/USIM command processor (TS 102 221 §10-§12, TS 31.102 §7): bytes in, bytes out.
 
 `Card.process(apdu)` answers every input with response data and a status word; malformed input gets the
-status word the standard gives, and an unexpected Python error becomes `6F00` and is logged (tests fail
-on it). Files, sizes, FCPs and access sets come from the card model (`simtool.fs`) through `Layout`;
-nothing about the file tree is repeated here.
+status word the standard gives, and an unexpected Python error becomes `6F00` and is logged on the
+`simtool.emulator` logger (the tests fail on it). Files, sizes, FCPs and access sets come from the card
+model (`simtool.fs`) through `Layout`; nothing about the file tree is repeated here.
 
-Choices where the standard leaves room are listed in the module docstrings of the tests and in the
-report: see `tests/emulator/test_card_*.py`.
+Where the standard leaves room, this card does what PC/SC programs (pySim, scriptor) expect:
+* T=0: data of a case-4 command (SELECT with FCP, SEARCH RECORD, AUTHENTICATE) waits for GET RESPONSE
+  behind `61xx`; a case-2 command whose Le cannot be served answers `6Cxx` (READ BINARY may read less
+  than the rest of the file; READ RECORD and STATUS need the exact length). P3=00 means 256.
+* T=1: data comes with the status word; Le absent or 00 means "all there is"; READ BINARY/RECORD with
+  a longer explicit Le give the data and `6282`.
+* VERIFY/UNBLOCK with no data answer `63CX` in every state; a try is spent on disk before comparing.
 """
 
 from __future__ import annotations
@@ -172,7 +177,9 @@ class Card:
     # --- the APDU entry point ---------------------------------------------------------------------------
 
     def process(self, apdu: bytes) -> bytes:
-        """Answer one command APDU (short form) with response data + SW1 SW2. Never raises."""
+        """Answer one command APDU (short form) with response data + SW1 SW2. Never raises on any bytes."""
+        if not isinstance(apdu, bytes | bytearray | memoryview):
+            raise TypeError(f"an APDU is bytes, not {type(apdu).__name__}")
         self.apdu_count += 1
         try:
             return self._process(bytes(apdu))

@@ -11,8 +11,7 @@ import pytest
 
 from simtool.emulator import Card, load_card
 from simtool.emulator.state import CardFile
-
-from .conftest import ADM, FS, h, pin, select_path, select_usim, sw, tx, verify_adm, verify_pin1
+from tests.emulator.emucard_helpers import ADM, FS, h, pin, select_path, select_usim, sw, tx, verify_adm, verify_pin1
 
 
 def on_disk(path: Path) -> dict:

@@ -7,8 +7,19 @@ import pytest
 from simtool.commands import read_binary, read_record, search_record, update_binary, update_record
 from simtool.emulator import Card
 from simtool.fs import Cond
-
-from .conftest import ADM, FS, h, host, pin, select_path, select_usim, sw, tx, verify_adm, verify_pin1
+from tests.emulator.emucard_helpers import (
+    ADM,
+    FS,
+    h,
+    host,
+    pin,
+    select_path,
+    select_usim,
+    sw,
+    tx,
+    verify_adm,
+    verify_pin1,
+)
 
 
 def test_read_update_binary_with_offset(card: Card) -> None:

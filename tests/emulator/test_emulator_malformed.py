@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simtool.emulator import Card
-
-from .conftest import ADM, h, sw
+from tests.emulator.emucard_helpers import ADM, h, sw
 
 CORPUS = [
     ("", 0x6700),
@@ -105,3 +106,23 @@ def test_random_apdus_always_get_a_status_word(protocol: str, adm: bool, apdus: 
         if out[-2] != 0x90:
             assert len(out) == 2 or out[-2] in (0x61, 0x62), apdu.hex()  # errors carry no data
     assert card.internal_errors == []
+
+
+def test_internal_error_becomes_6f00_and_is_reported(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    card = Card.blank(adm=ADM)
+
+    def broken(*args: object) -> bytes:
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(card._ins, 0xB0, (broken, False))
+    assert card.process(h("00B0000001")) == h("6F00")
+    assert card.internal_errors and "RuntimeError" in card.internal_errors[0]
+    assert any(r.name == "simtool.emulator" and r.levelno == logging.ERROR for r in caplog.records)
+    caplog.clear()  # provoked on purpose: keep the autouse guard quiet
+    assert card.process(h("00A4000C023F00")) == h("9000")  # the card goes on
+
+
+def test_non_bytes_is_a_programming_error() -> None:
+    with pytest.raises(TypeError):
+        Card.blank(adm=ADM).process("00A4000C023F00")  # type: ignore[arg-type]

@@ -8,8 +8,7 @@ from simtool.commands import parse_retry_counter
 from simtool.emulator import Card
 from simtool.encoding import efs as C
 from simtool.fs import Cond
-
-from .conftest import ADM, FS, pin, select_path, sw, verify_adm
+from tests.emulator.emucard_helpers import ADM, FS, pin, select_path, sw, verify_adm
 
 
 def verify(card: Card, ref: int, value: bytes | None) -> int:

@@ -8,8 +8,7 @@ from simtool.commands import parse_fcp, select_aid, select_fid, status
 from simtool.emulator import Card
 from simtool.encoding import efs as C
 from simtool.fs import Cond
-
-from .conftest import FS, fid_path, h, host, select_path, select_usim, sw, tx, verify_adm
+from tests.emulator.emucard_helpers import FS, fid_path, h, host, select_path, select_usim, sw, tx, verify_adm
 
 USIM_AID = FS["MF/ADF.USIM"].df.aid
 ARR_FID = {"MF": FS["MF/EF.ARR"].ef.fid, "MF/ADF.USIM": FS["MF/ADF.USIM/EF.ARR"].ef.fid}

@@ -13,8 +13,7 @@ from simtool.emulator import Card, CardFileError, create_card_file, load_card, n
 from simtool.encoding import efs as C
 from simtool.errors import EXIT_USAGE, InputError
 from simtool.fs import DEFAULT_MODEL
-
-from .conftest import ADM, FS
+from tests.emulator.emucard_helpers import ADM, FS
 
 
 def test_blank_card_has_every_ef_of_the_model_erased() -> None:

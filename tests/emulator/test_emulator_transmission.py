@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from simtool.commands import get_response_cla, manage_channel_open, read_binary, run, select_fid
 from simtool.emulator import MAX_CHANNELS, Card
-
-from .conftest import h, host, select_usim, sw, tx, verify_adm
+from tests.emulator.emucard_helpers import h, host, select_usim, sw, tx, verify_adm
 
 
 def test_t0_case4_uses_get_response(card: Card) -> None:
