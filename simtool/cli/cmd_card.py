@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="refuse when fewer ADM1 tries remain (default 3)")
     f.add_argument("--skip-equal", action="store_true", help="read first and write only what differs")
     f.add_argument("--no-auth", action="store_true", help="skip the AUTHENTICATE check after writing")
+    f.add_argument("--ota-keys", metavar="FILE", help="install this OTA key set for the plan applet "
+                   "(from `simtool keys new-ota`)")
     f.set_defaults(func=cmd_flash)
 
     r = sub.add_parser("read", help="read and decode every file the given rights allow")
@@ -42,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--amf", default="8000", help="AMF, 4 hex digits (default 8000)")
     a.add_argument("--rand", help="raw mode: RAND (hex); sends RAND/AUTN as given and checks nothing")
     a.add_argument("--autn", help="raw mode: AUTN (hex)")
+    a.add_argument("--algorithm", choices=["milenage", "tuak", "xor"], default="milenage",
+                   help="the card's algorithm (default milenage); TUAK takes TOPc as --opc, XOR needs no --opc")
+    a.add_argument("--tuak-res-bits", type=int, choices=[32, 64, 128], default=64, help="TUAK RES size (default 64)")
+    a.add_argument("--tuak-iterations", type=int, default=1, metavar="N", help="TUAK Keccak iterations (default 1)")
     a.set_defaults(func=cmd_auth)
 
     emu = group(sub, "emulator", "emulated cards: create, serve through pcscd")
@@ -50,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_secret(n, "--adm-hex", "the vendor's ADM1 key, 16 hex digits", required=True)
     n.add_argument("--iccid", help="a vendor pre-set ICCID")
     n.add_argument("--protocol", choices=["T=0", "T=1"], default="T=0")
+    n.add_argument("--model", default="simtool-emu", help="card model: simtool-emu (default) or sysmoISIM-SJA2")
     n.add_argument("--json", action="store_true")
     n.set_defaults(func=cmd_emulator_new)
 
@@ -75,17 +83,26 @@ def _adm_from_args(args: argparse.Namespace) -> bytes | None:
 
 
 def _identity(args: argparse.Namespace, reader_iccid=None):
+    """(identity, where it came from): from the flags, or from a card-data CSV row ("FILE:LINE")."""
     from simtool.cli.cmd_profile import identity_from_args
     from simtool.personalize import carddata
     from simtool.profile import Identity
 
     if not args.card_data:
+        if args.row is not None or args.match_iccid:
+            raise InputError("--row and --match-iccid choose a row of --card-data FILE.csv; give the file")
         missing = [f"--{n}" for n in ("iccid", "imsi") if getattr(args, n) is None]
         if secret(args, "--ki") is None:
             missing.append("--ki")
         if missing:
             raise InputError(f"missing {', '.join(missing)} (or --card-data FILE.csv --row N)")
-        return identity_from_args(args)
+        return identity_from_args(args), "command line"
+    given = [f"--{n}" for n in ("iccid", "imsi", "msisdn") if getattr(args, n) is not None]
+    given += [f for f in ("--ki", "--opc", "--op") if getattr(args, f[2:]) is not None or
+              getattr(args, f[2:] + "_file") is not None]
+    if given:
+        raise InputError(f"--card-data gives the identity; {', '.join(given)} would be ignored: leave "
+                         f"{'it' if len(given) == 1 else 'them'} out")
     if (args.row is None) == (not args.match_iccid):
         raise InputError("--card-data needs --row N or --match-iccid")
     if args.row is not None:
@@ -99,9 +116,14 @@ def _identity(args: argparse.Namespace, reader_iccid=None):
     if overrides["adm1_hex"] or overrides["adm1_digits"]:
         row = {k: v for k, v in row.items() if not k.startswith("adm1")}
     kw = carddata.identity_kwargs(args.card_data, lineno, row, overrides)
+    where = kw["source"]
+    missing = [f"{where}: {name}: missing (no {name} column, or the field is empty)"
+               for name in ("iccid", "imsi", "ki") if name not in kw]
+    if missing:
+        raise InputError(missing)
     for k, v in DEFAULT_PINS.items():
         kw.setdefault(k, v)
-    return Identity.create(append_luhn=args.append_luhn, **kw)
+    return Identity.create(append_luhn=args.append_luhn, **kw), where
 
 
 def cmd_flash(args: argparse.Namespace) -> int:
@@ -110,15 +132,32 @@ def cmd_flash(args: argparse.Namespace) -> int:
     from simtool.profile.capacity import capacities_for_model
 
     profile = load_profile(args.profile, capacities_for_model())
-    reader = None
+    if args.min_adm_tries < 1:
+        raise InputError(f"--min-adm-tries {args.min_adm_tries}: must be at least 1 (with no try left, ADM1 is "
+                         "blocked and there is nothing to verify)")
+    ota_keys = None
+    if getattr(args, "ota_keys", None):
+        from simtool.crypto.ota import read_ota_keys
+
+        ota_keys = read_ota_keys(args.ota_keys)  # checked before any APDU, like every input
     if args.card_data and args.match_iccid:
+        # The ICCID is read first (no write, no VERIFY); the row is then checked like any other input.
         reader = open_reader_from_args(args)
-        identity = _identity(args, lambda: read_card_iccid(reader))
+        try:
+            identity, source = _identity(args, lambda: read_card_iccid(reader))
+            identity.check_against(profile, source=source)
+        except BaseException:
+            reader.close()
+            raise
     else:
-        identity = _identity(args)  # all input checked before the reader is even opened
-        identity.check_against(profile, source="command line")
+        identity, source = _identity(args)  # all input checked before the reader is even opened
+        identity.check_against(profile, source=source)
         reader = open_reader_from_args(args)
     with reader:
+        if ota_keys is not None:  # the key set becomes part of the rendered image (EF.OTA_KEYS, EF.OTA_CNTR)
+            if ota_keys.iccid and ota_keys.iccid != identity.iccid:
+                raise InputError(f"--ota-keys {args.ota_keys}: made for ICCID {ota_keys.iccid}, not {identity.iccid}")
+            identity = dataclasses.replace(identity, ota_keys=ota_keys)
         result = flash(reader, profile, identity, reprogram=args.reprogram, min_adm_tries=args.min_adm_tries,
                        skip_equal=args.skip_equal, verify_auth=not args.no_auth)
     out = result.as_dict()
@@ -174,10 +213,16 @@ def cmd_auth(args: argparse.Namespace) -> int:
             emit_json(out) if args.json else print(" ".join(f"{k}={v}" for k, v in out.items()))
             return EXIT_OK
         ki, opc = secret(args, "--ki"), secret(args, "--opc")
-        if not ki or not opc:
+        if not ki or not (opc or args.algorithm == "xor"):
             raise InputError("--ki and --opc are needed (or --rand/--autn for raw mode)")
         try:
-            alg = aka.Milenage(bytes.fromhex(ki), bytes.fromhex(opc))
+            if args.algorithm == "tuak":
+                alg = aka.Tuak(bytes.fromhex(ki), bytes.fromhex(opc or ""), res_len=args.tuak_res_bits // 8,
+                               iterations=args.tuak_iterations)
+            elif args.algorithm == "xor":
+                alg = aka.Xor(bytes.fromhex(ki))
+            else:
+                alg = aka.Milenage(bytes.fromhex(ki), bytes.fromhex(opc or ""))
             amf = bytes.fromhex(args.amf)
         except ValueError as e:
             raise InputError(f"--ki/--opc/--amf: {e}") from None
@@ -216,7 +261,7 @@ def cmd_emulator_new(args: argparse.Namespace) -> int:
             raise InputError(f"--iccid {args.iccid}: must be 19 or 20 digits with a valid Luhn check digit")
     if os.path.exists(args.card):
         raise InputError(f"{args.card}: exists already; a blank card is never written over a card")
-    create_card_file(args.card, adm=adm, iccid=args.iccid, protocol=args.protocol)
+    create_card_file(args.card, adm=adm, iccid=args.iccid, protocol=args.protocol, model=args.model)
     if args.json:
         emit_json({"card": args.card, "protocol": args.protocol, "iccid": args.iccid})
     else:

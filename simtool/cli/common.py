@@ -58,16 +58,19 @@ def secret(args: argparse.Namespace, flag: str) -> str | None:
     return env.strip() if env else None
 
 
-_GROUPS: dict[tuple[int, str], argparse._SubParsersAction] = {}
-
-
 def group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
-    """The sub-command group `name` (e.g. `emulator`), shared by every module that adds actions to it."""
-    key = (id(sub), name)
-    if key not in _GROUPS:
-        p = sub.add_parser(name, help=help)
-        _GROUPS[key] = p.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
-    return _GROUPS[key]
+    """The sub-command group `name` (e.g. `emulator`), shared by every module that adds actions to it.
+
+    Found through the parser itself, never through a cache keyed by `id()`: a parser built by an earlier
+    `main()` call may be gone and its id reused, which made a second parser re-add `emulator new`."""
+    parser = sub.choices.get(name)
+    if parser is None:
+        parser = sub.add_parser(name, help=help)
+        parser.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if len(actions) != 1:
+        raise ValueError(f"`{name}` is a command, not a group of commands")
+    return actions[0]
 
 
 def add_reader_args(p: argparse.ArgumentParser) -> None:

@@ -4,6 +4,8 @@ algorithm and the SQN memory, so the command processor only moves bytes and save
 
 from __future__ import annotations
 
+from typing import Any
+
 from simtool.crypto import gsm
 from simtool.crypto.aka import Algorithm, Milenage, SqnState, Tuak, Xor, build_auts, check_autn
 from simtool.encoding import efs as C
@@ -18,24 +20,38 @@ class KeyFileError(ValueError):
 
 
 def algorithm_from_key_file(raw: bytes) -> Algorithm | None:
-    """The key-bound algorithm the key file describes; None while the file is erased (FF)."""
+    """The key-bound algorithm an EF.AUTH_KEY body (our own card model's coding) describes."""
     try:
         key = C.AUTH_KEY.decode(raw)
     except (DecodeError, KeyError, TypeError) as e:
         raise KeyFileError(str(e)) from None
     if key is None:
         return None
+    return algorithm_from_key({"algorithm": key["algorithm"], "k": bytes.fromhex(key["k"]),
+                               "opc": bytes.fromhex(key["opc"])})
+
+
+def algorithm_from_key(key: dict[str, Any] | None) -> Algorithm | None:
+    """The key-bound algorithm for a key as a card model's `secrets.read_key` gives it (None: no key yet).
+
+    {"algorithm", "k", "opc" or "op", "tuak": {sizes in bytes, iterations}}: a family that stores OP/TOP
+    instead of OPc/TOPc has it derived here, as the card does.
+    """
+    if key is None:
+        return None
+    name = key.get("algorithm")
     try:
-        k, opc = bytes.fromhex(key["k"]), bytes.fromhex(key["opc"])
-        if key["algorithm"] == "milenage":
-            return Milenage(k, opc)
-        if key["algorithm"] == "tuak":
-            return Tuak(k, opc)
-        if key["algorithm"] == "xor":
+        k = key["k"]
+        if name == "milenage":
+            return Milenage(k, key["opc"]) if "opc" in key else Milenage.from_op(k, key["op"])
+        if name == "tuak":
+            sizes = key.get("tuak") or {}
+            return Tuak(k, key["opc"], **sizes) if "opc" in key else Tuak.from_top(k, key["op"], **sizes)
+        if name == "xor":
             return Xor(k)
-    except ValueError as e:
-        raise KeyFileError(f"{key['algorithm']}: {e}") from None
-    raise KeyFileError(f"unknown algorithm {key['algorithm']}")
+    except (ValueError, KeyError, TypeError) as e:
+        raise KeyFileError(f"{name}: {e}") from None
+    raise KeyFileError(f"unsupported algorithm {name}")
 
 
 def _lv(value: bytes) -> bytes:

@@ -8,12 +8,11 @@ import os
 
 from simtool.commands.exchange import normalize_protocol
 from simtool.crypto.aka import SqnState
-from simtool.emulator.layout import layout_for
 from simtool.emulator.state import CardFile, CardFileError, CardState, expected_files, max_tries
 from simtool.encoding import efs as C
 from simtool.encoding.codec import pad
 from simtool.errors import InputError
-from simtool.fs import DEFAULT_MODEL, CardModel
+from simtool.fs import DEFAULT_MODEL, MODELS, CardModel
 
 DEFAULT_PIN = "0000"
 DEFAULT_PUK = "12345678"
@@ -29,20 +28,33 @@ def _dir_records(model: CardModel) -> list[bytes]:
     return out
 
 
+def _model(model: CardModel | str) -> CardModel:
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise InputError(f"unknown card model {model!r} (known: {', '.join(MODELS)})")
+        return MODELS[model]
+    return model
+
+
 def new_blank_card(
-    model: CardModel = DEFAULT_MODEL, *, adm: bytes, iccid: str | None = None, protocol: str = "T=0"
+    model: CardModel | str = DEFAULT_MODEL, *, adm: bytes, iccid: str | None = None, protocol: str = "T=0"
 ) -> CardState:
     """The state of a fresh card of `model` with ADM1 key `adm` (8 bytes) and an optional vendor ICCID.
 
     PIN1 and PIN2 are "0000" (PIN1 enabled), PUK1 and PUK2 "12345678", all counters full, the key file
-    empty (AUTHENTICATE refuses until it is written), SQN memory zero.
+    empty (AUTHENTICATE refuses until it is written), SQN memory zero. The model's `secrets.vendor_files`
+    say what else the vendor sets, in the family's own files (on an SJA2: DF.SYSTEM's PIN files, ADM1
+    included, and the SQN settings).
     """
+    model = _model(model)
     if not isinstance(adm, bytes | bytearray) or len(adm) != ADM_LENGTH:
         raise InputError(f"ADM1 key must be {ADM_LENGTH} bytes")
     try:
         protocol = normalize_protocol(protocol)
     except ValueError as e:
         raise InputError(str(e)) from None
+    if protocol not in model.protocols:
+        raise InputError(f"card model {model.name} speaks {' or '.join(model.protocols)} only, not {protocol}")
     fs = model.fs
     files = {path: bytearray(b"\xff" * size) for path, size in expected_files(model).items()}
 
@@ -58,17 +70,19 @@ def new_blank_card(
             put_records(e.path, _dir_records(model))
         elif e.node.name == "EF.ARR":
             put_records(e.path, [C.ARR_RECORD.encode(rule) for rule in fs.arr_rules()])
-    pins = {"pin1": DEFAULT_PIN, "puk1": DEFAULT_PUK, "pin2": DEFAULT_PIN, "puk2": DEFAULT_PUK,
-            "pin1_enabled": True, "pin2_enabled": True}
-    pins_path = layout_for(model).store_paths["pins"]
-    raw = C.PINS.encode(pins)
-    files[pins_path][: len(raw)] = raw
+    pins = {"pin1": DEFAULT_PIN, "puk1": DEFAULT_PUK, "pin2": DEFAULT_PIN, "puk2": DEFAULT_PUK}
+    for path, value in model.secrets.vendor_files(bytes(adm), pins, pin1_enabled=True, pin2_enabled=True).items():
+        ef = fs[path].ef
+        raw = ef.codec.encode(value)
+        files[path][: len(raw)] = raw  # the rest stays erased (FF), as before
     if iccid is not None:
         if not isinstance(iccid, str) or not iccid.isdigit() or not 18 <= len(iccid) <= 20:
             raise InputError("ICCID must be 18 to 20 digits")
         entry = fs.find("EF.ICCID")
         files[entry.path][:] = C.ICCID.encode(iccid, entry.ef.size)
-    return CardState(model, protocol, files, max_tries(model), bytes(adm), SqnState())
+    sqn_doc = model.secrets.read_sqn(files)  # a family with an SQN file: its shipped settings
+    sqn = SqnState.from_dict(sqn_doc) if sqn_doc is not None else SqnState()
+    return CardState(model, protocol, files, max_tries(model), bytes(adm), sqn)
 
 
 def create_card_file(
@@ -76,9 +90,10 @@ def create_card_file(
     adm: bytes,
     iccid: str | None = None,
     protocol: str = "T=0",
-    model: CardModel = DEFAULT_MODEL,
+    model: CardModel | str = DEFAULT_MODEL,
 ) -> CardState:
-    """Create a blank card file at `path` (mode 0600); an existing file is never overwritten."""
+    """Create a blank card file at `path` (mode 0600); an existing file is never overwritten. `model` is a
+    card model or its name (`simtool.fs.MODELS`)."""
     if path is None:
         raise CardFileError("a card file needs a path")
     state = new_blank_card(model, adm=adm, iccid=iccid, protocol=protocol)

@@ -21,11 +21,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from simtool.crypto.aka import SqnState
 from simtool.emulator import auth
+from simtool.emulator.applet import PlanApplet
 from simtool.emulator.blank import new_blank_card
+from simtool.emulator.cat import CatRuntime
 from simtool.emulator.layout import Layout, Node, layout_for
 from simtool.emulator.state import CardFile, CardState, max_tries
 from simtool.encoding.tlv import tlv
+from simtool.errors import InputError
 from simtool.fs import DEFAULT_MODEL, CardModel, Cond
 from simtool.fs.access import allows
 
@@ -68,10 +72,8 @@ CONTEXT_NOT_SUPPORTED = _sw(0x9864)
 KEYREFS = {0x01: "pin1", 0x81: "pin2", 0x0A: "adm1"}
 PUK_OF = {"pin1": "puk1", "pin2": "puk2"}
 COND = {"pin1": Cond.PIN1, "pin2": Cond.PIN2, "adm1": Cond.ADM1}
-# Layout of the PIN store (EF.PINS coding, simtool.encoding.efs.PINS): four 8-byte values, then flags.
-PIN_OFFSET = {"pin1": 0, "puk1": 8, "pin2": 16, "puk2": 24}
-FLAGS_OFFSET = 32
-ENABLED_BIT = {"pin1": 0x01, "pin2": 0x02}
+PIN_NAMES = ("pin1", "puk1", "pin2", "puk2")
+_NO_KEY_YET = object()
 
 
 class _MemoryFailure(Exception):
@@ -106,10 +108,12 @@ class Card:
         self.apdu_count = 0
         self.internal_errors: list[str] = []
         self._max = max_tries(state.model)
-        self._pins_path = self.layout.store_paths["pins"]
-        self._key_path = self.layout.store_paths["auth_key"]
-        self._alg: Any = None
-        self._alg_valid = False
+        # Where the model keeps K/OPc, PINs and SQN settings: its secret layout (simtool.fs.cardmodel).
+        self._secrets = state.model.secrets
+        self._pin_paths = frozenset(self._secrets.pin_paths)
+        self._key_paths = frozenset(self._secrets.key_paths)
+        self._sqn_path = self._secrets.sqn_path
+        self._alg: dict[str, Any] = {}  # key-bound algorithm per context ("3g", "gsm"), from the key files
         self._ins: dict[int, tuple[Callable[..., bytes], bool]] = {
             0xA4: (self._select, False),
             0xB0: (self._read_binary, False),
@@ -127,6 +131,12 @@ class Card:
             0x70: (self._manage_channel, False),
             0xC0: (self._get_response, False),
         }
+        # CAT and the plan applet (simtool.emulator.cat / applet): TERMINAL PROFILE, FETCH, TERMINAL
+        # RESPONSE, ENVELOPE; `self.cat.after` turns 9000 into 91xx while a proactive command waits.
+        self.cat = CatRuntime(self, PlanApplet)
+        for ins, name in ((0x10, "terminal_profile"), (0x12, "fetch"), (0x14, "terminal_response"),
+                          (0xC2, "envelope")):
+            self._ins[ins] = (getattr(self.cat, name), True)
         self.reset()
 
     # --- construction ---------------------------------------------------------------------------------
@@ -172,6 +182,8 @@ class Card:
         self._verified: set[Cond] = set()
         self._pending: tuple[int, bytes, bytes] | None = None
         self._refresh_held()
+        if hasattr(self, "cat"):
+            self.cat.reset()
         return self.atr
 
     # --- the APDU entry point ---------------------------------------------------------------------------
@@ -236,7 +248,7 @@ class Card:
             return NO_CHANNEL
         if ins != 0xC0:
             self._pending = None
-        return handler(chn, ch, p1, p2, data, le)
+        return self.cat.after(handler(chn, ch, p1, p2, data, le))
 
     # --- response helpers (T=0 / T=1) -------------------------------------------------------------------
 
@@ -271,13 +283,14 @@ class Card:
 
     def _refresh_held(self) -> None:
         held = set(self._verified)
-        flags = self.state.files[self._pins_path][FLAGS_OFFSET]
-        if not flags & ENABLED_BIT["pin1"]:
+        pins = self._secrets.read_pins(self.state.files)
+        pin1, pin2 = pins["pin1"].enabled, pins["pin2"].enabled
+        if not pin1:
             held.add(Cond.PIN1)
-        if not flags & ENABLED_BIT["pin2"]:
+        if not pin2:
             held.add(Cond.PIN2)
         self._held = frozenset(held)
-        self._pin_bitmap = (0x80 if flags & 0x01 else 0) | (0x40 if flags & 0x02 else 0) | 0x20
+        self._pin_bitmap = (0x80 if pin1 else 0) | (0x40 if pin2 else 0) | 0x20
 
     def _save(self, undo: Callable[[], None]) -> None:
         """Make the state durable now; if the disk refuses, undo the change in memory and answer 6581."""
@@ -512,23 +525,51 @@ class Card:
         body = self.state.files[node.path]
         old = bytes(body[offset:end])
         counters = dict(self.state.counters)
+        adm1, sqn = self.state.adm1, self.state.sqn
 
         def undo() -> None:
             body[offset:end] = old
             self.state.counters.update(counters)
+            self.state.adm1, self.state.sqn = adm1, sqn
+            self._alg.clear()
 
         body[offset:end] = data
-        if node.path == self._pins_path:
-            # New PIN values: every PIN/PUK counter starts again, and old verifications no longer count.
-            for name in PIN_OFFSET:
-                self.state.counters[name] = self._max[name]
+        if node.path in self._pin_paths:
+            # New PIN values: counters start again (from the file, on families that keep them there),
+            # and old verifications no longer count.
+            self._counters_from_files()
             self._verified -= {Cond.PIN1, Cond.PIN2}
-        elif node.path == self._key_path:
-            self._alg_valid = False
+        elif node.path in self._key_paths:
+            self._alg.clear()
+        elif node.path == self._sqn_path:
+            self._sqn_from_file()
         self._save(undo)
-        if node.path == self._pins_path:
+        if node.path in self._pin_paths:
             self._refresh_held()
         return OK
+
+    def _counters_from_files(self) -> None:
+        """After a PIN file was written: the counters it holds (families that keep them in the file), or
+        full counters; and the ADM1 key, where the family keeps it in a file."""
+        pins = self._secrets.read_pins(self.state.files)
+        for name in (*PIN_NAMES, "adm1"):
+            pin = pins.get(name)
+            if pin is not None and pin.tries is not None:
+                self.state.counters[name] = max(0, min(pin.tries, self._max[name]))
+            elif name != "adm1":
+                self.state.counters[name] = self._max[name]
+        if "adm1" in pins:
+            self.state.adm1 = pins["adm1"].value
+
+    def _sqn_from_file(self) -> None:
+        """After the family's SQN file was written: its settings and slots become the SQN memory (a file
+        that does not describe a valid SQN memory leaves it as it was)."""
+        try:
+            doc = self._secrets.read_sqn(self.state.files)
+            if doc is not None:
+                self.state.sqn = SqnState.from_dict(doc)
+        except (ValueError, InputError) as e:
+            log.warning("emulated card: SQN file written with unusable settings (%s); SQN memory kept", e)
 
     # --- record EFs -------------------------------------------------------------------------------------
 
@@ -621,8 +662,8 @@ class Card:
         old = bytes(body[start : start + n])
         body[start : start + n] = data
         self._save(lambda: body.__setitem__(slice(start, start + n), old))
-        if node.path == self._key_path:
-            self._alg_valid = False
+        if node.path in self._key_paths:
+            self._alg.clear()
         if move:
             ch.rec = rec
         return OK
@@ -654,38 +695,46 @@ class Card:
 
     # --- PINs -------------------------------------------------------------------------------------------
 
+    # PIN values, enable flags and (on some families) counters live in the model's PIN files; the model's
+    # secret layout reads and writes them. The ADM1 key and all counters are also in the card's private
+    # memory (state.adm1, state.counters); where a family keeps them in a file, both change together.
+
+    def _write_pins(self, changes: dict[str, dict[str, Any]]) -> None:
+        for path, body in self._secrets.write_pins(self.state.files, changes).items():
+            self.state.files[path][:] = body
+
     def _stored(self, name: str) -> bytes:
-        if name == "adm1":
-            return self.state.adm1
-        off = PIN_OFFSET[name]
-        return bytes(self.state.files[self._pins_path][off : off + 8])
+        if name in self._secrets.kept:
+            return self._secrets.read_pins(self.state.files)[name].value
+        return self.state.adm1
 
     def _set_value(self, name: str, value: bytes) -> None:
+        if name in self._secrets.kept:
+            self._write_pins({name: {"value": bytes(value)}})
         if name == "adm1":
             self.state.adm1 = bytes(value)
-            return
-        off = PIN_OFFSET[name]
-        self.state.files[self._pins_path][off : off + 8] = value
 
     def _enabled(self, name: str) -> bool:
-        return bool(self.state.files[self._pins_path][FLAGS_OFFSET] & ENABLED_BIT[name])
+        return self._secrets.read_pins(self.state.files)[name].enabled
 
     def _set_enabled(self, name: str, on: bool) -> None:
-        store = self.state.files[self._pins_path]
-        if on:
-            store[FLAGS_OFFSET] |= ENABLED_BIT[name]
-        else:
-            store[FLAGS_OFFSET] &= ~ENABLED_BIT[name] & 0xFF
+        self._write_pins({name: {"enabled": on}})
+
+    def _set_counter(self, name: str, value: int) -> None:
+        self.state.counters[name] = value
+        if self._secrets.counters_in_files and name in self._secrets.kept:
+            self._write_pins({name: {"tries": value}})
 
     def _snapshot(self) -> Callable[[], None]:
-        """An undo for PIN-related state: counters, PIN store and ADM key as they are now."""
+        """An undo for PIN-related state: counters, PIN files and ADM key as they are now."""
         counters = dict(self.state.counters)
-        store = bytes(self.state.files[self._pins_path])
+        stores = {p: bytes(self.state.files[p]) for p in self._pin_paths}
         adm1 = self.state.adm1
 
         def undo() -> None:
             self.state.counters.update(counters)
-            self.state.files[self._pins_path][:] = store
+            for p, body in stores.items():
+                self.state.files[p][:] = body
             self.state.adm1 = adm1
 
         return undo
@@ -698,12 +747,12 @@ class Card:
         """One try against a retry counter: the counter goes down on disk BEFORE the comparison, and is
         restored (with `on_success`'s changes) in a second durable write when the value matched."""
         undo = self._snapshot()
-        self.state.counters[counter] -= 1
+        self._set_counter(counter, self.state.counters[counter] - 1)
         self._save(undo)
         if not self._secret_equal(presented, stored):
             return False
         undo = self._snapshot()
-        self.state.counters[counter] = self._max[counter]
+        self._set_counter(counter, self._max[counter])
         on_success()
         self._save(undo)
         self._refresh_held()
@@ -811,7 +860,7 @@ class Card:
         def apply() -> None:
             self._set_value(name, new)
             self._set_enabled(name, True)
-            self.state.counters[name] = self._max[name]
+            self._set_counter(name, self._max[name])
             self._verified.add(cond)
 
         if self._attempt(puk, data[:8], self._stored(puk), apply):
@@ -820,11 +869,16 @@ class Card:
 
     # --- AUTHENTICATE -----------------------------------------------------------------------------------
 
-    def _algorithm(self) -> Any:
-        if not self._alg_valid:
-            self._alg = auth.algorithm_from_key_file(bytes(self.state.files[self._key_path]))
-            self._alg_valid = True
-        return self._alg
+    def _algorithm(self, context: str) -> Any:
+        """The key-bound algorithm for "3g" or "gsm" context, from the model's key file(s); None: no key."""
+        alg = self._alg.get(context, _NO_KEY_YET)
+        if alg is _NO_KEY_YET:
+            try:
+                key = self._secrets.read_key(self.state.files, context)
+            except ValueError as e:
+                raise auth.KeyFileError(str(e)) from None
+            alg = self._alg[context] = auth.algorithm_from_key(key)
+        return alg
 
     def _service(self, app: Node, n: int) -> bool:
         ust = self.layout.ust.get(app.path)
@@ -845,7 +899,7 @@ class Card:
         if Cond.PIN1 not in self._held:
             return SECURITY
         try:
-            alg = self._algorithm()
+            alg = self._algorithm("gsm" if p2 == 0x80 else "3g")
         except auth.KeyFileError:
             alg = None
         if alg is None:
@@ -867,9 +921,18 @@ class Card:
         if new_sqn is not None:
             old = self.state.sqn
             self.state.sqn = new_sqn
+            try:
+                mirror = self._secrets.write_sqn(self.state.files, new_sqn.to_dict()) if self._sqn_path else {}
+            except ValueError:  # an SQN file holding something else: the card's memory still counts
+                mirror = {}
+            before = {p: bytes(self.state.files[p]) for p in mirror}
+            for p, body in mirror.items():  # a family with an SQN file keeps its slots there too
+                self.state.files[p][:] = body
 
             def undo() -> None:
                 self.state.sqn = old
+                for p, body in before.items():
+                    self.state.files[p][:] = body
 
             self._save(undo)
         if sw != 0x9000:

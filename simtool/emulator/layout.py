@@ -7,7 +7,6 @@ costs a few dict lookups and no tree walk.
 
 from __future__ import annotations
 
-from simtool.emulator.state import PROPRIETARY_STORES
 from simtool.encoding.tlv import tlv
 from simtool.fs import DF, EF, CardModel, Cond
 from simtool.fs.access import KEYREF
@@ -94,7 +93,6 @@ class Layout:
             elif entry.ef.sfi is not None:
                 parent.sfis[entry.ef.sfi] = node
         self.mf = self.nodes[fs.root.name]
-        self.store_paths = self._stores()
         # Each ADF's service table, found by name, for AUTHENTICATE's service checks.
         self.ust: dict[str, Node] = {}
         for adf in self.adfs:
@@ -103,14 +101,6 @@ class Layout:
                     self.ust[adf.path] = child
         self._build_fcps()
         self._df_fcp_cache: dict[tuple[int, int], bytes] = {}
-
-    def _stores(self) -> dict[str, str]:
-        """Path of the key file and the PIN file: the model's own, or a hidden store."""
-        out = {}
-        for role, (path, _size) in PROPRIETARY_STORES.items():
-            hits = [n.path for n in self.nodes.values() if not n.is_df and n.role == role]
-            out[role] = hits[0] if hits else path
-        return out
 
     def arr_fid(self, node: Node) -> int:
         """The EF.ARR an EF's 8B refers to: its ADF's own EF.ARR, otherwise the MF's."""

@@ -24,8 +24,6 @@ FORMAT = "simtool-emulated-card"
 VERSION = 1
 COUNTERS = ("pin1", "puk1", "pin2", "puk2", "adm1")
 PROTOCOLS = ("T=0", "T=1")
-# Where a model without its own key or PIN file keeps them: not addressable by any command.
-PROPRIETARY_STORES = {"auth_key": ("@auth_key", 80), "pins": ("@pins", 33)}
 
 
 class CardFileError(InputError):
@@ -43,8 +41,9 @@ class CardState:
     """Everything the card remembers across power cycles.
 
     `files` maps each EF path of the model to its body (records concatenated for record EFs), which is
-    where the PIN values and enable flags live too (the model's PIN file). Proprietary storage of a model
-    that lacks a key or PIN file uses the reserved paths `@auth_key` / `@pins`.
+    where K/OPc, the PIN values and enable flags live too (the model's key and PIN files, found through
+    `model.secrets`). `counters` and `adm1` are the card's private memory; a family that keeps counters or
+    the ADM1 key in its PIN files has them mirrored there (the emulator writes both in one save).
     """
 
     model: CardModel
@@ -90,6 +89,8 @@ class CardState:
         protocol = doc.get("protocol")
         if protocol not in PROTOCOLS:
             raise ValueError(f"'protocol' must be T=0 or T=1, got {protocol!r}")
+        if protocol not in model.protocols:
+            raise ValueError(f"card model {model.name} speaks {' or '.join(model.protocols)} only, not {protocol}")
         adm1 = _hex(doc.get("adm1"), "adm1")
         if len(adm1) != 8:
             raise ValueError("'adm1' must be 8 bytes")
@@ -112,13 +113,8 @@ class CardState:
 
 
 def expected_files(model: CardModel) -> dict[str, int]:
-    """Every EF path of the model with its body size, plus the reserved proprietary stores it lacks."""
-    out = {e.path: e.ef.body_size for e in model.fs.efs()}
-    roles = {e.ef.role for e in model.fs.efs()}
-    for role, (path, size) in PROPRIETARY_STORES.items():
-        if role not in roles:
-            out[path] = size
-    return out
+    """Every EF path of the model with its body size (key and PIN files included)."""
+    return {e.path: e.ef.body_size for e in model.fs.efs()}
 
 
 def _files_from_json(model: CardModel, files: Any) -> dict[str, bytearray]:

@@ -7,6 +7,7 @@ names; `Codec.encode` pads to the size the card model gives.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from construct import Adapter, Bytes, GreedyBytes
@@ -772,13 +773,17 @@ def _plan_decode(data: bytes) -> dict[str, Any]:
         if t == 0xA5:
             inner = T.parse_tlv(v, stop_at_padding=False)
             names[(T.first(inner, 0x80) or b"").decode("ascii")] = alpha_decode(T.first(inner, 0x81) or b"")
-    return {
+    out = {
         "plan_id": get(0x80).decode("ascii"),
         "data_limit_bytes": _u(get(0x81)),
         "validity_days": _u(get(0x82)),
         "price": {"amount_minor": _u(get(0x83)), "currency": get(0x84).decode("ascii")},
         "names": names,
     }
+    url = T.first(items, 0x85)  # optional: the operator's top-up page (applet_spec/files.md)
+    if url is not None:
+        out["topup_url"] = url.decode("ascii")
+    return out
 
 
 def _plan_encode(v: dict[str, Any]) -> bytes:
@@ -791,6 +796,8 @@ def _plan_encode(v: dict[str, Any]) -> bytes:
     ]
     for lang, name in v.get("names", {}).items():
         items.append((0xA5, T.tlv(0x80, lang.encode("ascii")) + T.tlv(0x81, alpha_encode(name))))
+    if v.get("topup_url") is not None:
+        items.append((0x85, v["topup_url"].encode("ascii")))
     return T.tlv(0xA0, T.build_tlv(items))
 
 
@@ -805,6 +812,151 @@ PLAN_DEFINITION = Codec(
              "price": {"amount_minor": 1200, "currency": "EUR"}, "names": {"en": "1G"}},
             "applet_spec/files.md worked example",
         ),
+    ),
+)
+
+# The plan applet's state (applet_spec/files.md): balance, validity, OTA counter and OTA keys.
+
+
+def _balance_decode(data: bytes) -> dict[str, int]:
+    return {"remaining_bytes": _u(data[0:8]), "total_bytes": _u(data[8:16])}
+
+
+def _balance_encode(v: dict[str, Any]) -> bytes:
+    remaining, total = int(v["remaining_bytes"]), int(v["total_bytes"])
+    if not 0 <= remaining < 2**64 or not 0 <= total < 2**64:
+        raise EncodeError("byte counts must be 0 .. 2^64-1")
+    return remaining.to_bytes(8, "big") + total.to_bytes(8, "big")
+
+
+BALANCE = Codec(
+    "EF.BALANCE",
+    Fn(_balance_decode, _balance_encode),
+    empty_is_filler=True,
+    vectors=(
+        Vector("000000002BBFF380 000000003B9ACA00", {"remaining_bytes": 734_000_000, "total_bytes": 1_000_000_000},
+               "applet_spec/files.md worked example"),
+    ),
+)
+
+PLAN_STATES = {0x00: "inactive", 0x01: "active", 0x02: "expired"}
+PLAN_STATE_IDS = {v: k for k, v in PLAN_STATES.items()}
+
+
+def plan_time_decode(utc: int, tz_quarters: int) -> str | None:
+    """UTC seconds since 1970 shown as ISO 8601 in the zone `tz_quarters` (quarter hours east of UTC)."""
+    if utc == 0:
+        return None
+    return datetime.fromtimestamp(utc, timezone(timedelta(minutes=15 * tz_quarters))).isoformat()
+
+
+def plan_time_encode(text: str | None) -> tuple[int, int]:
+    """ISO 8601 with a zone -> (UTC seconds, quarter hours); None -> (0, 0)."""
+    if text is None:
+        return 0, 0
+    try:
+        dt = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise EncodeError(f"not an ISO 8601 time: {text!r}") from None
+    off = dt.utcoffset()
+    if off is None:
+        raise EncodeError(f"{text!r} has no time zone")
+    quarters, rest = divmod(int(off.total_seconds()), 900)
+    utc = int(dt.timestamp())
+    if rest or not -64 <= quarters <= 63 or not 0 < utc < 2**32:
+        raise EncodeError(f"{text!r} is out of range for the card (1970..2106, zone in quarter hours)")
+    return utc, quarters
+
+
+def _validity_decode(data: bytes) -> dict[str, Any]:
+    state = PLAN_STATES.get(data[0])
+    if state is None:
+        raise ValueError(f"unknown plan state {data[0]:02X}")
+    tz_act = int.from_bytes(data[5:6], "big", signed=True)
+    tz_seen = int.from_bytes(data[19:20], "big", signed=True)
+    return {
+        "state": state,
+        "activated": plan_time_decode(_u(data[1:5]), tz_act),
+        "activation_plmn": plmn_decode(data[6:9]),
+        "expires": plan_time_decode(_u(data[9:13]), tz_act),
+        "extra_days": _u(data[13:15]),
+        "last_seen": plan_time_decode(_u(data[15:19]), tz_seen),
+    }
+
+
+def _validity_encode(v: dict[str, Any]) -> bytes:
+    if v["state"] not in PLAN_STATE_IDS:
+        raise EncodeError(f"unknown plan state {v['state']!r}")
+    act, tz_act = plan_time_encode(v.get("activated"))
+    exp, _ = plan_time_encode(v.get("expires"))
+    seen, tz_seen = plan_time_encode(v.get("last_seen"))
+    extra = int(v.get("extra_days", 0))
+    if not 0 <= extra <= 0xFFFF:
+        raise EncodeError("extra_days must be 0..65535")
+    return (bytes([PLAN_STATE_IDS[v["state"]]]) + act.to_bytes(4, "big") + tz_act.to_bytes(1, "big", signed=True)
+            + plmn_encode(v.get("activation_plmn")) + exp.to_bytes(4, "big") + extra.to_bytes(2, "big")
+            + seen.to_bytes(4, "big") + tz_seen.to_bytes(1, "big", signed=True))
+
+
+VALIDITY = Codec(
+    "EF.VALIDITY",
+    Fn(_validity_decode, _validity_encode),
+    empty_is_filler=True,
+    vectors=(
+        Vector("00 00000000 00 FFFFFF 00000000 0000 00000000 00",
+               {"state": "inactive", "activated": None, "activation_plmn": None, "expires": None,
+                "extra_days": 0, "last_seen": None}, "applet_spec/files.md: a personalized card"),
+        Vector("01 6B07F510 04 62F210 6B1BBB90 0000 6B0E7E80 04",
+               {"state": "active", "activated": "2026-11-26T10:00:00+01:00",
+                "activation_plmn": {"mcc": "262", "mnc": "01"}, "expires": "2026-12-11T10:00:00+01:00",
+                "extra_days": 0, "last_seen": "2026-12-01T09:00:00+01:00"},
+               "applet_spec/files.md worked example"),
+    ),
+)
+
+OTA_COUNTER_MAX = 2**40 - 1
+
+
+def _cntr_encode(v: int) -> bytes:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= OTA_COUNTER_MAX:
+        raise EncodeError("the OTA counter is 0 .. 2^40-1")
+    return v.to_bytes(5, "big")
+
+
+OTA_COUNTER = Codec(
+    "EF.OTA_CNTR",
+    Fn(_u, _cntr_encode),
+    vectors=(Vector("0000000001", 1, "applet_spec/files.md"),),
+)
+
+
+def _ota_keys_decode(data: bytes) -> dict[str, Any] | None:
+    kvn, n = data[0], data[1]
+    kic = data[2 : 2 + n]
+    m = data[2 + n]
+    kid = data[3 + n : 3 + n + m]
+    if len(kic) != n or len(kid) != m:
+        raise ValueError("key lengths overrun the file")
+    return {"kvn": kvn, "kic": kic.hex(), "kid": kid.hex()}
+
+
+def _ota_keys_encode(v: dict[str, Any]) -> bytes:
+    kic, kid, kvn = bytes.fromhex(v["kic"]), bytes.fromhex(v["kid"]), int(v["kvn"])
+    if len(kic) not in (16, 24, 32) or len(kid) not in (16, 24, 32):
+        raise EncodeError("KIc and KID must be AES keys of 16, 24 or 32 bytes")
+    if not 1 <= kvn <= 15:
+        raise EncodeError("the key version number (KVN) is 1..15")
+    return bytes([kvn, len(kic)]) + kic + bytes([len(kid)]) + kid
+
+
+OTA_KEYS = Codec(
+    "EF.OTA_KEYS",
+    Fn(_ota_keys_decode, _ota_keys_encode),
+    empty_is_filler=True,
+    vectors=(
+        Vector("01 10 000102030405060708090A0B0C0D0E0F 10 101112131415161718191A1B1C1D1E1F FF",
+               {"kvn": 1, "kic": "000102030405060708090a0b0c0d0e0f", "kid": "101112131415161718191a1b1c1d1e1f"},
+               "applet_spec/files.md (the test keys of specfacts §8.2.1)"),
     ),
 )
 
@@ -880,6 +1032,249 @@ PINS = Codec(
     ),
 )
 
+
+
+# --- proprietary files of the sysmocom sysmoISIM-SJA2 family (DF.SYSTEM A515, ADF.USIM AF20/AF30) ------
+# Facts from sysmocom's public documentation of the card as pySim decodes it (codings only; our own code).
+
+SJA2_PIN_STATE = (("valid", 0x80), ("change_able", 0x40), ("unblock_able", 0x20), ("disable_able", 0x10),
+                  ("not_initialised", 0x02), ("disabled", 0x01))
+
+
+def secret_value_decode(raw: bytes, name: str) -> dict[str, str]:
+    """An 8-byte PIN/PUK/ADM value: `{name: "1234"}` for ASCII digits padded with FF, else `{name_hex: ...}`
+    (ADM keys are often any 8 bytes)."""
+    digits = raw.rstrip(b"\xff")
+    if digits and digits.isdigit():
+        return {name: digits.decode("ascii")}
+    return {f"{name}_hex": raw.hex()}
+
+
+def secret_value_encode(v: dict[str, Any], name: str) -> bytes:
+    if name in v:
+        s = str(v[name])
+        if not s.isdigit() or not s.isascii() or not 1 <= len(s) <= 8:
+            raise EncodeError(f"{name} must be 1..8 digits")
+        return s.encode("ascii") + b"\xff" * (8 - len(s))
+    raw = bytes.fromhex(v[f"{name}_hex"])
+    if len(raw) != 8:
+        raise EncodeError(f"{name}_hex must be 8 bytes")
+    return raw
+
+
+def _counter(v: dict[str, Any], key: str) -> int:
+    n = int(v[key])
+    if not 0 <= n <= 255:
+        raise EncodeError(f"{key} must be 0..255")
+    return n
+
+
+def _sja2_pin_decode(data: bytes) -> dict[str, Any]:
+    if len(data) < 11:
+        raise ValueError("a PIN file holds at least 11 bytes")
+    out: dict[str, Any] = {
+        "state": {name: bool(data[0] & bit) for name, bit in SJA2_PIN_STATE},
+        "attempts_remaining": data[1],
+        "maximum_attempts": data[2],
+        **secret_value_decode(data[3:11], "pin"),
+        "puk": None,
+    }
+    if len(data) >= 21:  # the unblocking key follows in files that have room for it (CHV1, CHV2)
+        out["puk"] = {"attempts_remaining": data[11], "maximum_attempts": data[12],
+                      **secret_value_decode(data[13:21], "puk")}
+    return out
+
+
+def _sja2_pin_encode(v: dict[str, Any]) -> bytes:
+    state = 0
+    for name, bit in SJA2_PIN_STATE:
+        if v["state"].get(name):
+            state |= bit
+    out = bytes([state, _counter(v, "attempts_remaining"), _counter(v, "maximum_attempts")])
+    out += secret_value_encode(v, "pin")
+    puk = v.get("puk")
+    if puk is not None:
+        out += bytes([_counter(puk, "attempts_remaining"), _counter(puk, "maximum_attempts")])
+        out += secret_value_encode(puk, "puk")
+    return out
+
+
+SJA2_PIN = Codec(
+    "EF.CHV1 / EF.CHV2 / EF.ADM1 (sysmoISIM-SJA2)",
+    Fn(_sja2_pin_decode, _sja2_pin_encode),
+    vectors=(
+        Vector("f1030331323334ffffffff0a0a3132333435363738",
+               {"state": {"valid": True, "change_able": True, "unblock_able": True, "disable_able": True,
+                          "not_initialised": False, "disabled": True},
+                "attempts_remaining": 3, "maximum_attempts": 3, "pin": "1234",
+                "puk": {"attempts_remaining": 10, "maximum_attempts": 10, "puk": "12345678"}},
+               "sysmoISIM-SJA2 DF.SYSTEM PIN file (pySim vector): PIN1 1234 disabled, PUK 12345678"),
+        Vector("f003039999999999999999",
+               {"state": {"valid": True, "change_able": True, "unblock_able": True, "disable_able": True,
+                          "not_initialised": False, "disabled": False},
+                "attempts_remaining": 3, "maximum_attempts": 3, "pin_hex": "9999999999999999", "puk": None},
+               "sysmoISIM-SJA2 PIN file without PUK (pySim vector)"),
+    ),
+)
+
+# Algorithm nibble (b4..b1) of the key files' configuration byte.
+SJA2_ALGORITHMS = {4: "milenage", 5: "sha1_aka", 6: "tuak", 15: "xor"}
+SJA2_2G_ALGORITHMS = {1: "comp128v1", 2: "comp128v2", 3: "comp128v3", 4: "milenage", 14: "xor"}
+SJA2_TUAK_MAC_BITS = {0: 64, 1: 128, 2: 256}
+SJA2_TUAK_RES_BITS = {0: 32, 1: 64, 2: 128, 3: 256}
+
+
+def _by_name(table: dict[int, str], name: str, what: str) -> int:
+    for k, v in table.items():
+        if v == name:
+            return k
+    if name.startswith("alg_") and name[4:].isdigit() and int(name[4:]) < 16:
+        return int(name[4:])
+    raise EncodeError(f"unknown {what} {name!r}")
+
+
+def _size_code(table: dict[int, int], bits: Any, what: str) -> int:
+    for code, value in table.items():
+        if value == bits:
+            return code
+    raise EncodeError(f"{what} must be one of {', '.join(map(str, table.values()))}")
+
+
+def _sja2_key_codec(name: str, algorithms: dict[int, str], vectors: tuple[Vector, ...]) -> Codec:
+    """cfg(1: b7 only 4-byte RES in 3G, b6 SRES function 2, b5 OPc (not OP), b4..b1 algorithm) K(16) OP/OPc(16);
+    TUAK (algorithm 6): cfg(1: b7 = 256-bit K) tuak-cfg(1: b7 CK/IK 256, b6..b4 MAC, b3..b1 RES) iterations(1)
+    TOP/TOPc(32) K(16/32)."""
+
+    def dec(data: bytes) -> dict[str, Any]:
+        cfg = data[0]
+        alg = algorithms.get(cfg & 0x0F, f"alg_{cfg & 0x0F}")
+        op_key = "opc" if cfg & 0x10 else "op"
+        out: dict[str, Any] = {"algorithm": alg, "sres_function": 2 if cfg & 0x20 else 1}
+        if alg == "tuak":
+            t = data[1]
+            if (t >> 3) & 7 not in SJA2_TUAK_MAC_BITS or t & 7 not in SJA2_TUAK_RES_BITS:
+                raise ValueError(f"TUAK configuration byte {t:02X} names no MAC/RES size")
+            klen = 32 if cfg & 0x40 else 16
+            if len(data) < 35 + klen:
+                raise ValueError(f"a TUAK key needs {35 + klen} bytes")
+            out.update(ck_ik_bits=256 if t & 0x40 else 128, mac_bits=SJA2_TUAK_MAC_BITS[(t >> 3) & 7],
+                       res_bits=SJA2_TUAK_RES_BITS[t & 7], iterations=data[2])
+            out[op_key] = data[3:35].hex()
+            out["k"] = data[35 : 35 + klen].hex()
+            return out
+        if len(data) < 33:
+            raise ValueError("a key file holds at least 33 bytes")
+        out["only_4byte_res"] = bool(cfg & 0x40)
+        out["k"] = data[1:17].hex()
+        out[op_key] = data[17:33].hex()
+        return out
+
+    def enc(v: dict[str, Any]) -> bytes:
+        alg = _by_name(algorithms, v["algorithm"], "algorithm")
+        if v.get("sres_function", 1) not in (1, 2):
+            raise EncodeError("sres_function must be 1 or 2")
+        cfg = alg | (0x20 if v.get("sres_function", 1) == 2 else 0) | (0x10 if "opc" in v else 0)
+        k = bytes.fromhex(v["k"])
+        op = bytes.fromhex(v["opc"] if "opc" in v else v["op"])
+        if algorithms.get(alg) == "tuak":
+            if len(k) not in (16, 32) or len(op) != 32:
+                raise EncodeError("TUAK needs K of 16 or 32 bytes and TOP/TOPc of 32")
+            mac = _size_code(SJA2_TUAK_MAC_BITS, v.get("mac_bits", 64), "mac_bits")
+            res = _size_code(SJA2_TUAK_RES_BITS, v.get("res_bits", 64), "res_bits")
+            ckik = {128: 0, 256: 0x40}.get(v.get("ck_ik_bits", 128))
+            if ckik is None:
+                raise EncodeError("ck_ik_bits must be 128 or 256")
+            iterations = int(v.get("iterations", 1))
+            if not 1 <= iterations <= 255:
+                raise EncodeError("iterations must be 1..255")
+            cfg |= 0x40 if len(k) == 32 else 0
+            return bytes([cfg, ckik | mac << 3 | res, iterations]) + op + k
+        if len(k) != 16 or len(op) != 16:
+            raise EncodeError("K and OP/OPc must be 16 bytes")
+        cfg |= 0x40 if v.get("only_4byte_res") else 0
+        return bytes([cfg]) + k + op
+
+    return Codec(name, Fn(dec, enc), empty_is_filler=True, vectors=vectors)
+
+
+SJA2_USIM_AUTH_KEY = _sja2_key_codec(
+    "EF.USIM_AUTH_KEY (sysmoISIM-SJA2)",
+    SJA2_ALGORITHMS,
+    (
+        Vector("141898d827f70120d33b3e7462ee5fd6fe6ca53d7a0a804561646816d7b0c702fb",
+               {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False,
+                "k": "1898d827f70120d33b3e7462ee5fd6fe", "opc": "6ca53d7a0a804561646816d7b0c702fb"},
+               "sysmoISIM-SJA2 EF.USIM_AUTH_KEY, Milenage with OPc (pySim vector)"),
+        Vector("160a04101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
+               "000102030405060708090a0b0c0d0e0f",
+               {"algorithm": "tuak", "sres_function": 1, "ck_ik_bits": 128, "mac_bits": 128, "res_bits": 128,
+                "iterations": 4, "opc": "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f",
+                "k": "000102030405060708090a0b0c0d0e0f"},
+               "sysmoISIM-SJA2 EF.USIM_AUTH_KEY, TUAK layout (pySim vector)"),
+        Vector("0f000102030405060708090a0b0c0d0e0fffffffffffffffffffffffffffffffff",
+               {"algorithm": "xor", "sres_function": 1, "only_4byte_res": False,
+                "k": "000102030405060708090a0b0c0d0e0f", "op": "ffffffffffffffffffffffffffffffff"},
+               "algorithm 15 = XOR test algorithm; OP unused"),
+    ),
+)
+
+SJA2_SIM_AUTH_KEY = _sja2_key_codec(
+    "EF.SIM_AUTH_KEY (sysmoISIM-SJA2, 2G)",
+    SJA2_2G_ALGORITHMS,
+    (
+        Vector("14000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+               {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False,
+                "k": "000102030405060708090a0b0c0d0e0f", "opc": "101112131415161718191a1b1c1d1e1f"},
+               "sysmoISIM-SJA2 DF.SYSTEM EF.SIM_AUTH_KEY (pySim vector)"),
+        Vector("01000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+               {"algorithm": "comp128v1", "sres_function": 1, "only_4byte_res": False,
+                "k": "000102030405060708090a0b0c0d0e0f", "op": "101112131415161718191a1b1c1d1e1f"},
+               "algorithm 1 = COMP128v1 (OP field unused)"),
+    ),
+)
+
+
+def _sja2_sqn_decode(data: bytes) -> dict[str, Any]:
+    if len(data) < 14:
+        raise ValueError("EF.USIM_SQN holds at least 14 bytes")
+    f1, f2 = data[0], data[1]
+    return {
+        "skip_next_sqn_check": bool(f1 & 0x80), "delta_max_check": bool(f1 & 0x40),
+        "age_limit_check": bool(f1 & 0x20), "sqn_check": bool(f1 & 0x10), "ind_len": f1 & 0x0F,
+        "dont_clear_amf_for_macs": bool(f2 & 0x04), "auts_concealed": bool(f2 & 0x02),
+        "autn_concealed": bool(f2 & 0x01),
+        "delta_max": _u(data[2:8]), "age_limit": _u(data[8:14]),
+        "freshness": [_u(data[i : i + 6]) for i in range(14, len(data) - 5, 6)],
+    }
+
+
+def _sja2_sqn_encode(v: dict[str, Any]) -> bytes:
+    ind_len = int(v["ind_len"])
+    if not 0 <= ind_len <= 15:
+        raise EncodeError("ind_len must be 0..15")
+    f1 = ((0x80 if v.get("skip_next_sqn_check") else 0) | (0x40 if v.get("delta_max_check") else 0)
+          | (0x20 if v.get("age_limit_check") else 0) | (0x10 if v.get("sqn_check") else 0) | ind_len)
+    f2 = ((0x04 if v.get("dont_clear_amf_for_macs") else 0) | (0x02 if v.get("auts_concealed") else 0)
+          | (0x01 if v.get("autn_concealed") else 0))
+    try:
+        six = [int(v["delta_max"]), int(v["age_limit"]), *(int(x) for x in v.get("freshness", []))]
+        return bytes([f1, f2]) + b"".join(n.to_bytes(6, "big") for n in six)
+    except OverflowError:
+        raise EncodeError("delta_max, age_limit and freshness entries are 48-bit values") from None
+
+
+SJA2_USIM_SQN = Codec(
+    "EF.USIM_SQN (sysmoISIM-SJA2)",
+    Fn(_sja2_sqn_decode, _sja2_sqn_encode),
+    filler=b"\x00",
+    vectors=(
+        Vector("d503" + "000200000000" * 2 + "00" * 6 * 32,
+               {"skip_next_sqn_check": True, "delta_max_check": True, "age_limit_check": False,
+                "sqn_check": True, "ind_len": 5, "dont_clear_amf_for_macs": False, "auts_concealed": True,
+                "autn_concealed": True, "delta_max": 1 << 33, "age_limit": 1 << 33, "freshness": [0] * 32},
+               "sysmoISIM-SJA2 EF.USIM_SQN as shipped (pySim vector): IND 5 bits, delta 2^33, 32 slots"),
+    ),
+)
 
 def all_codecs() -> list[Codec]:
     return [v for v in globals().values() if isinstance(v, Codec)]

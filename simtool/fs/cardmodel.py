@@ -2,15 +2,326 @@
 
 The standard tree (`simtool.fs.tree`) says what files exist; a card model says how big they are on a
 given family and where that family keeps K/OPc and the PINs. Rendering pads to the model's sizes.
+
+Where and how a family keeps its secrets is the model's `secrets` (a `SecretLayout`): pure functions over
+file bodies, so that `render` produces the right key and PIN files per family, and the emulator finds
+K/OPc, the PIN values, their enable flags and counters in the files of whichever model it emulates:
+
+    files = model.secrets.secret_files(k, opc, "milenage", pins, pin1_enabled=False, pin2_enabled=True)
+    model.secrets.read_key(state_files)               # {"algorithm": "milenage", "k": b"..", "opc": b".."}
+    model.secrets.read_pins(state_files)["pin1"]      # PinValue(value=b"1234\\xff..", enabled=False, ...)
+    model.secrets.write_pins(state_files, {"pin1": {"tries": 2}})   # {path: new body}
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
+from simtool.encoding import efs as C
+from simtool.encoding.types import EncodeError
 from simtool.fs import tree
+from simtool.fs.access import ADM, NEVER
 from simtool.fs.model import DF, EF, FileSystem
+
+PIN_NAMES = ("pin1", "puk1", "pin2", "puk2")
+Files = Mapping[str, "bytes | bytearray"]
+
+
+@dataclass(frozen=True)
+class PinValue:
+    """One PIN, PUK or ADM key as a card keeps it."""
+
+    value: bytes  # 8 bytes, compared with what VERIFY presents (ASCII digits padded with FF)
+    enabled: bool = True  # PIN1/PIN2 enable flag; PUKs and ADM keys are always "enabled"
+    tries: int | None = None  # tries left, where the family keeps the counter in the PIN file
+    max_tries: int | None = None  # that counter's ceiling, likewise
+
+
+class SecretLayout:
+    """Where and how a card family keeps K/OPc, the PIN values and (optionally) its SQN memory.
+
+    Every method is a pure function over file bodies: `files` maps EF paths to bytes, as an emulated
+    card's state or a card image holds them; nothing here talks to a card.
+    """
+
+    key_paths: tuple[str, ...] = ()  # files holding K/OPc: never readable, written under ADM1
+    pin_paths: tuple[str, ...] = ()  # files holding PIN/PUK (and, on some families, ADM) values
+    sqn_path: str | None = None  # a file mirroring the card's SQN memory, where the family has one
+    kept: tuple[str, ...] = PIN_NAMES  # the secrets the PIN files hold ("adm1" too on some families)
+    counters_in_files = False  # whether retry counters live in the PIN files
+
+    def paths(self) -> tuple[str, ...]:
+        return self.key_paths + self.pin_paths + ((self.sqn_path,) if self.sqn_path else ())
+
+    def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
+                     pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
+                     *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
+        """{path: decoded value} of the key and PIN files for a card with these secrets (what `render`
+        writes; the model's codecs encode them). `pins` has pin1, puk1, pin2, puk2 as digit strings;
+        `tuak` the TUAK sizes in bytes (mac_len, res_len, ck_len, ik_len) and iterations."""
+        raise NotImplementedError
+
+    def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
+                     pin2_enabled: bool = True) -> dict[str, Any]:
+        """{path: decoded value} of what the vendor sets on a blank card: PIN files with default values
+        and full counters (ADM1 where the family keeps it in a file), SQN settings. Key files stay erased."""
+        raise NotImplementedError
+
+    def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
+        """The key for AUTHENTICATE in `context` ("3g" or "gsm"): {"algorithm", "k", and "opc" or "op"}
+        as bytes, plus "tuak" (sizes in bytes, iterations) for TUAK. None while the key file is erased.
+        Raises ValueError for a key file that does not decode."""
+        raise NotImplementedError
+
+    def read_pins(self, files: Files) -> dict[str, PinValue]:
+        """Every secret of `kept` as stored."""
+        raise NotImplementedError
+
+    def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+        """New bodies of the PIN files after `changes` ({name: {"value": 8 bytes, "enabled": bool,
+        "tries": int}}, each key optional). Only files that hold what changes are returned."""
+        raise NotImplementedError
+
+    def read_sqn(self, files: Files) -> dict[str, Any] | None:
+        """SQN settings and slots ({"ind_len", "delta", "age_limit", "slots"}, as `SqnState.to_dict()`;
+        delta and age limit in SEQ steps), or None when the family keeps no SQN file."""
+        return None
+
+    def write_sqn(self, files: Files, sqn: Mapping[str, Any]) -> dict[str, bytes]:
+        """The SQN file's new body holding `sqn`'s slots; settings in the file stay as they are."""
+        return {}
+
+
+# --- simtool-emu: EF.AUTH_KEY and EF.PINS under the MF (applet_spec/files.md) -------------------------
+
+
+class EmuSecrets(SecretLayout):
+    """Our emulated card: one key file (algorithm, K, OPc) and one PIN file (four values and flags).
+    Counters and the ADM1 key live in the card's private memory, not in files."""
+
+    KEY = "MF/EF.AUTH_KEY"
+    PINS = "MF/EF.PINS"
+    OFFSET = {"pin1": 0, "puk1": 8, "pin2": 16, "puk2": 24}
+    FLAGS = 32
+    ENABLED_BIT = {"pin1": 0x01, "pin2": 0x02}
+
+    key_paths = (KEY,)
+    pin_paths = (PINS,)
+
+    def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
+                     pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
+                     *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
+        if algorithm == "tuak" and tuak and any(tuak.get(n, d) != d for n, d in _TUAK_DEFAULTS.items()):
+            raise EncodeError(f"{self.KEY}: holds no TUAK sizes; only the defaults {_TUAK_DEFAULTS}")
+        out: dict[str, Any] = {self.KEY: {"algorithm": algorithm, "k": bytes(k).hex(), "opc": bytes(opc).hex()}}
+        if pins is not None:
+            out[self.PINS] = {**{n: pins[n] for n in PIN_NAMES}, "pin1_enabled": pin1_enabled,
+                              "pin2_enabled": pin2_enabled}
+        return out
+
+    def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
+                     pin2_enabled: bool = True) -> dict[str, Any]:
+        return {self.PINS: {**{n: pins[n] for n in PIN_NAMES}, "pin1_enabled": pin1_enabled,
+                            "pin2_enabled": pin2_enabled}}
+
+    def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
+        key = C.AUTH_KEY.decode(bytes(files[self.KEY]))
+        if key is None:
+            return None
+        return {"algorithm": key["algorithm"], "k": bytes.fromhex(key["k"]), "opc": bytes.fromhex(key["opc"])}
+
+    def read_pins(self, files: Files) -> dict[str, PinValue]:
+        body = files[self.PINS]
+        flags = body[self.FLAGS]
+        return {n: PinValue(bytes(body[off : off + 8]), bool(flags & self.ENABLED_BIT.get(n, 0xFF)))
+                for n, off in self.OFFSET.items()}
+
+    def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+        body = bytearray(files[self.PINS])
+        for name, change in changes.items():
+            off = self.OFFSET[name]
+            if "value" in change:
+                body[off : off + 8] = _eight(change["value"])
+            if "enabled" in change and name in self.ENABLED_BIT:
+                bit = self.ENABLED_BIT[name]
+                body[self.FLAGS] = (body[self.FLAGS] | bit) if change["enabled"] else (body[self.FLAGS] & ~bit & 0xFF)
+        return {self.PINS: bytes(body)}
+
+
+_TUAK_DEFAULTS = {"mac_len": 8, "res_len": 8, "ck_len": 16, "ik_len": 16, "iterations": 1}
+
+
+def _eight(value: bytes) -> bytes:
+    value = bytes(value)
+    if len(value) != 8:
+        raise ValueError("a PIN/PUK/ADM value is 8 bytes")
+    return value
+
+
+# --- sysmocom sysmoISIM-SJA2 ---------------------------------------------------------------------------
+# Facts from sysmocom's public documentation of the card and pySim's decoders (codings only): the PIN
+# files live in the proprietary DF.SYSTEM (A515) under the MF, each holding state, counters and the value
+# (and the PUK for CHV1/CHV2); K/OPc for the USIM live in ADF.USIM/EF.USIM_AUTH_KEY (AF20), their 2G view
+# in DF.SYSTEM/EF.SIM_AUTH_KEY (6F20); the SQN memory and its settings in ADF.USIM/EF.USIM_SQN (AF30).
+
+SJA2_PIN_TRIES = 3  # pySim's SJA2 PIN-file vector: 3 of 3
+SJA2_PUK_TRIES = 10  # likewise 10 of 10
+SJA2_ADM_TRIES = 3  # a guess: the ADM1 file's counter ceiling is not in the sources we have
+SJA2_ATRS = tuple(bytes.fromhex(a) for a in (
+    "3b9f96801f878031e073fe211b674a4c753034054ba9",
+    "3b9f96801f878031e073fe211b674a4c7531330251b2",
+    "3b9f96801f878031e073fe211b674a4c5275310451d5",
+))
+
+_SECRET = {"secret": True}
+# Sizes from a sysmocom card's file listing (sysmoISIM-SJA5, the same family and DF.SYSTEM layout);
+# 21/11 bytes match the PIN-file coding with and without a PUK.
+SJA2_CHV1 = EF("EF.CHV1", 0x6F01, C.SJA2_PIN, NEVER, ADM, size=21, **_SECRET,
+               description="PIN1 and PUK1: state, counters, values (proprietary)")
+SJA2_CHV2 = EF("EF.CHV2", 0x6F81, C.SJA2_PIN, NEVER, ADM, size=21, **_SECRET,
+               description="PIN2 and PUK2 (proprietary)")
+SJA2_ADM1 = EF("EF.ADM1", 0x6F0A, C.SJA2_PIN, NEVER, ADM, size=11, **_SECRET,
+               description="ADM1 key: state, counters, value (proprietary)")
+SJA2_SIM_AUTH_KEY = EF("EF.SIM_AUTH_KEY", 0x6F20, C.SJA2_SIM_AUTH_KEY, NEVER, ADM, size=33, **_SECRET,
+                       description="K/OPc and algorithm in 2G context (proprietary)")
+SJA2_SYSTEM = DF("DF.SYSTEM", 0xA515, description="sysmocom card OS files: PINs, 2G key (proprietary)",
+                 children=(SJA2_CHV1, SJA2_CHV2, SJA2_ADM1, SJA2_SIM_AUTH_KEY))
+SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=67, **_SECRET,
+                        description="K/OPc and algorithm of the USIM (proprietary); 67 bytes hold the TUAK layout")
+SJA2_USIM_SQN = EF("EF.USIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
+                   description="SQN check settings and 32 freshness slots (proprietary)")
+
+
+class Sja2Secrets(SecretLayout):
+    """sysmoISIM-SJA2: DF.SYSTEM PIN files (state, counters, value, PUK), AF20 + 6F20 key files, AF30 SQN.
+
+    Not emulated (the emulator reads the flags but does not act on them): "only 4-byte RES" and SRES
+    function 2, AF30's skip-next-check and SQN-check flags, the change/unblock/disable-able PIN states;
+    nor the other DF.SYSTEM files (ADM2..ADM4, MILENAGE_CFG constants, OTA keys and counters).
+    """
+
+    CHV1 = "MF/DF.SYSTEM/EF.CHV1"
+    CHV2 = "MF/DF.SYSTEM/EF.CHV2"
+    ADM1 = "MF/DF.SYSTEM/EF.ADM1"
+    KEY_2G = "MF/DF.SYSTEM/EF.SIM_AUTH_KEY"
+    KEY = "MF/ADF.USIM/EF.USIM_AUTH_KEY"
+    SQN = "MF/ADF.USIM/EF.USIM_SQN"
+    # name -> (file, offset of its counter; the value follows 2 bytes later: tries, max, value)
+    WHERE = {"pin1": (CHV1, 1), "puk1": (CHV1, 11), "pin2": (CHV2, 1), "puk2": (CHV2, 11), "adm1": (ADM1, 1)}
+    STATE_DISABLED = 0x01
+    PIN_STATE = {"valid": True, "change_able": True, "unblock_able": True, "disable_able": True,
+                 "not_initialised": False}
+    ADM_STATE = {"valid": True, "change_able": True, "unblock_able": False, "disable_able": False,
+                 "not_initialised": False, "disabled": False}  # a guess: what an ADM key can be asked to do
+
+    key_paths = (KEY, KEY_2G)
+    pin_paths = (CHV1, CHV2, ADM1)
+    sqn_path = SQN
+    kept = (*PIN_NAMES, "adm1")
+    counters_in_files = True
+
+    def _chv(self, pin: str, puk: str, enabled: bool) -> dict[str, Any]:
+        return {"state": {**self.PIN_STATE, "disabled": not enabled}, "attempts_remaining": SJA2_PIN_TRIES,
+                "maximum_attempts": SJA2_PIN_TRIES, "pin": pin,
+                "puk": {"attempts_remaining": SJA2_PUK_TRIES, "maximum_attempts": SJA2_PUK_TRIES, "puk": puk}}
+
+    def _pin_files(self, pins: Mapping[str, str], pin1_enabled: bool, pin2_enabled: bool) -> dict[str, Any]:
+        return {self.CHV1: self._chv(pins["pin1"], pins["puk1"], pin1_enabled),
+                self.CHV2: self._chv(pins["pin2"], pins["puk2"], pin2_enabled)}
+
+    def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
+                     pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
+                     *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
+        key: dict[str, Any] = {"algorithm": algorithm, "sres_function": 1, "k": bytes(k).hex(),
+                               "opc": bytes(opc).hex()}
+        out: dict[str, Any] = {}
+        if algorithm == "tuak":
+            t = {**_TUAK_DEFAULTS, **(tuak or {})}
+            if t["ck_len"] != t["ik_len"]:
+                raise EncodeError(f"{self.KEY}: CK and IK have one size on this card")
+            key.update(mac_bits=t["mac_len"] * 8, res_bits=t["res_len"] * 8, ck_ik_bits=t["ck_len"] * 8,
+                       iterations=t["iterations"])
+        else:
+            key["only_4byte_res"] = False
+            # The 2G key file has the non-TUAK layout only; for TUAK cards it stays as it is.
+            out[self.KEY_2G] = dict(key)
+        out[self.KEY] = key
+        if pins is not None:
+            out.update(self._pin_files(pins, pin1_enabled, pin2_enabled))
+        return dict(sorted(out.items()))
+
+    def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
+                     pin2_enabled: bool = True) -> dict[str, Any]:
+        out = self._pin_files(pins, pin1_enabled, pin2_enabled)
+        out[self.ADM1] = {"state": dict(self.ADM_STATE), "attempts_remaining": SJA2_ADM_TRIES,
+                          "maximum_attempts": SJA2_ADM_TRIES, **C.secret_value_decode(_eight(adm), "pin"),
+                          "puk": None}
+        out[self.SQN] = C.SJA2_USIM_SQN.vectors[0].value  # as the card is shipped: IND 5 bits, Δ 2^33
+        return out
+
+    def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
+        path, codec = (self.KEY_2G, C.SJA2_SIM_AUTH_KEY) if context == "gsm" else (self.KEY, C.SJA2_USIM_AUTH_KEY)
+        key = codec.decode(bytes(files[path]))
+        if key is None:
+            return None
+        out: dict[str, Any] = {"algorithm": key["algorithm"], "k": bytes.fromhex(key["k"]),
+                               "sres_function": key["sres_function"]}
+        if "opc" in key:
+            out["opc"] = bytes.fromhex(key["opc"])
+        else:
+            out["op"] = bytes.fromhex(key["op"])
+        if key["algorithm"] == "tuak":
+            out["tuak"] = {"mac_len": key["mac_bits"] // 8, "res_len": key["res_bits"] // 8,
+                           "ck_len": key["ck_ik_bits"] // 8, "ik_len": key["ck_ik_bits"] // 8,
+                           "iterations": key["iterations"]}
+        else:
+            out["only_4byte_res"] = key["only_4byte_res"]
+        return out
+
+    def read_pins(self, files: Files) -> dict[str, PinValue]:
+        out = {}
+        for name, (path, off) in self.WHERE.items():
+            body = files[path]
+            enabled = not body[0] & self.STATE_DISABLED if name in ("pin1", "pin2") else True
+            out[name] = PinValue(bytes(body[off + 2 : off + 10]), enabled, body[off], body[off + 1])
+        return out
+
+    def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+        out: dict[str, bytearray] = {}
+        for name, change in changes.items():
+            path, off = self.WHERE[name]
+            body = out.setdefault(path, bytearray(files[path]))
+            if "value" in change:
+                body[off + 2 : off + 10] = _eight(change["value"])
+            if "tries" in change:
+                body[off] = max(0, min(255, int(change["tries"])))
+            if "enabled" in change and name in ("pin1", "pin2"):
+                body[0] = (body[0] & ~self.STATE_DISABLED & 0xFF) | (0 if change["enabled"] else self.STATE_DISABLED)
+        return {p: bytes(b) for p, b in out.items()}
+
+    def read_sqn(self, files: Files) -> dict[str, Any] | None:
+        v = C.SJA2_USIM_SQN.decode(bytes(files[self.SQN]))
+        n = v["ind_len"]
+        # delta_max and age_limit read as SQN values (SEQ steps << IND length): as shipped, 2^33 with a
+        # 5-bit IND is 2^28 SEQ steps, the TS 33.102 Annex C example. The sources do not say it outright.
+        return {"ind_len": n, "delta": (v["delta_max"] >> n) or None if v["delta_max_check"] else None,
+                "age_limit": (v["age_limit"] >> n) or None if v["age_limit_check"] else None,
+                "slots": v["freshness"][: 1 << n]}
+
+    def write_sqn(self, files: Files, sqn: Mapping[str, Any]) -> dict[str, bytes]:
+        body = bytearray(files[self.SQN])
+        for i, value in enumerate(sqn["slots"]):  # 6-byte freshness entries after 14 bytes of settings
+            off = 14 + 6 * i
+            if off + 6 > len(body):
+                break
+            body[off : off + 6] = int(value).to_bytes(6, "big")
+        return {self.SQN: bytes(body)}
+
+
+# --- models --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -20,11 +331,14 @@ class CardModel:
     atr_t0: bytes
     atr_t1: bytes
     # extra (proprietary) EFs per DF path, and size overrides per EF path
-    extra_files: dict[str, tuple[EF, ...]] = field(default_factory=dict)
+    extra_files: dict[str, tuple[EF | DF, ...]] = field(default_factory=dict)
     sizes: dict[str, int | tuple[int, int]] = field(default_factory=dict)
     adm_tries: int = 3
     pin_tries: int = 3
     puk_tries: int = 10
+    secrets: SecretLayout = field(default_factory=EmuSecrets)
+    other_atrs: tuple[bytes, ...] = ()  # further ATRs the family answers with (firmware versions)
+    protocols: tuple[str, ...] = ("T=0", "T=1")
 
     @cached_property
     def fs(self) -> FileSystem:
@@ -35,7 +349,11 @@ class CardModel:
         rec_len = max(len(tree.C.ARR_RECORD.encode(r)) for r in rules)
         arr_size = (max(rec_len, 16), len(rules))
         root = self._build(tree.MF, "MF", arr_size)
-        return FileSystem(root)
+        fs = FileSystem(root)
+        missing = [p for p in (*self.secrets.paths(), *self.sizes) if p not in fs]
+        if missing:
+            raise ValueError(f"card model {self.name}: no file {', '.join(missing)}")
+        return fs
 
     def _build(self, df: DF, path: str, arr_size: tuple[int, int] | None = None) -> DF:
         children: list[EF | DF] = []
@@ -51,8 +369,12 @@ class CardModel:
             children.append(child)
         return replace(df, children=tuple(children))
 
+    @property
+    def atrs(self) -> tuple[bytes, ...]:
+        return tuple(a for a in (self.atr_t0, self.atr_t1, *self.other_atrs) if a)
+
     def matches_atr(self, atr: bytes) -> bool:
-        return atr in (self.atr_t0, self.atr_t1)
+        return bool(atr) and bytes(atr) in self.atrs
 
 
 def _atr(protocols: str) -> bytes:
@@ -78,7 +400,45 @@ SIMTOOL_EMU = CardModel(
     extra_files={"MF": (tree.AUTH_KEY, tree.PINS)},
 )
 
-MODELS: dict[str, CardModel] = {SIMTOOL_EMU.name: SIMTOOL_EMU}
+_U, _G, _T = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM"
+SYSMOISIM_SJA2 = CardModel(
+    name="sysmoISIM-SJA2",
+    description="sysmocom sysmoISIM-SJA2 programmable UICC/USIM/ISIM (T=0)",
+    atr_t0=SJA2_ATRS[0],
+    atr_t1=b"",  # T=0 only: the ATR's TD1 offers T=0 and T=15 (global bytes)
+    other_atrs=SJA2_ATRS[1:],
+    protocols=("T=0",),
+    adm_tries=SJA2_ADM_TRIES,
+    pin_tries=SJA2_PIN_TRIES,
+    puk_tries=SJA2_PUK_TRIES,
+    secrets=Sja2Secrets(),
+    extra_files={"MF": (SJA2_SYSTEM,), _U: (SJA2_USIM_AUTH_KEY, SJA2_USIM_SQN)},
+    # Sizes: "SJA2" = seen on a sysmoISIM-SJA2 (pySim-prog's read-out of one, in pySim's test data);
+    # "SJA5" = from a file listing of a sysmoISIM-SJA5, the successor of the same family: a guess for SJA2.
+    # Files not listed keep our tree's size, which matches both where we know it (ICCID 10, PL/LI 10,
+    # IMSI 9, KEYS 33, HPPLMN 1, SPN 17, PSLOCI 14, ACC 2, LOCI 11, ECC 16x5, EPSLOCI 18, DF.GSM AD 4,
+    # DF.GSM ECC 15). EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR
+    # holds our one application record, and DF.PLAN is our applet's DF, not the vendor's.
+    sizes={
+        f"{_U}/EF.PLMNwAcT": 60,  # SJA2: 12 entries
+        f"{_U}/EF.OPLMNwACT": 60,  # SJA2: 12 entries
+        f"{_U}/EF.HPLMNwAcT": 60,  # SJA2: 12 entries
+        f"{_U}/EF.FPLMN": 12,  # SJA2: 4 entries
+        f"{_U}/EF.EHPLMN": 12,  # SJA2: 4 entries
+        f"{_U}/EF.UST": 20,  # SJA2
+        f"{_U}/EF.MSISDN": (34, 6),  # SJA2: 34-byte records (20-byte alpha); 6 records: SJA5
+        f"{_U}/EF.SMSP": (52, 2),  # SJA2: 52-byte records (24-byte alpha); 2 records: SJA5
+        f"{_U}/EF.EST": 9,  # SJA5
+        f"{_U}/EF.ACL": 256,  # SJA5
+        f"{_U}/EF.AD": 5,  # SJA5 (the DF.GSM copy is 4 bytes on both)
+        f"{_T}/EF.MSISDN": (34, 6),  # as in ADF.USIM
+        f"{_T}/EF.SMSP": (52, 2),  # as in ADF.USIM
+        f"{_G}/EF.LP": 5,  # SJA5
+        "MF/EF.DIR": (43, 8),  # SJA5
+    },
+)
+
+MODELS: dict[str, CardModel] = {m.name: m for m in (SIMTOOL_EMU, SYSMOISIM_SJA2)}
 DEFAULT_MODEL = SIMTOOL_EMU
 
 

@@ -96,6 +96,17 @@ PLAN = DF(
     children=(
         EF("EF.PLAN_DEF", 0x4A01, C.PLAN_DEFINITION, PIN_OR_ADM, ADM, size=128,
            description="plan definition: data limit, validity, price, names"),
+        # The applet's state. The applet writes these itself (durably, like any UPDATE); over the wire
+        # only ADM1 may, for personalization. SFIs 02..04 match the FIDs' low byte; the key file's SFI
+        # 0F is its FID's low 5 bits, so traces mask SFI-addressed writes to it (commands/trace.py).
+        EF("EF.BALANCE", 0x4A02, C.BALANCE, PIN_OR_ADM, ADM, size=16, sfi=0x02,
+           description="plan applet: data remaining and granted (bytes)"),
+        EF("EF.VALIDITY", 0x4A03, C.VALIDITY, PIN_OR_ADM, ADM, size=20, sfi=0x03,
+           description="plan applet: state, activation, expiry"),
+        EF("EF.OTA_CNTR", 0x4A04, C.OTA_COUNTER, PIN_OR_ADM, ADM, size=5, sfi=0x04,
+           description="plan applet: last accepted OTA counter (TS 102 225)"),
+        EF("EF.OTA_KEYS", 0x4A0F, C.OTA_KEYS, NEVER, ADM, size=68, sfi=0x0F, secret=True, role="ota_keys",
+           description="plan applet: OTA key set KIc/KID (proprietary)"),
     ),
 )
 

@@ -8,12 +8,14 @@ the read-back of every readable file written, the PIN checks and an AUTHENTICATE
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from simtool.commands import uicc
 from simtool.commands.apdu import Response
 from simtool.crypto import aka
+from simtool.encoding.codec import DecodeError
 from simtool.encoding.efs import ICCID, IMSI
 from simtool.errors import CardError, GuardError
 from simtool.fs.cardmodel import CardModel, model_for_atr
@@ -43,6 +45,7 @@ class FlashResult:
     protocol: str
     written: list[str] = field(default_factory=list)
     skipped_equal: list[str] = field(default_factory=list)
+    preset: list[str] = field(default_factory=list)  # already on the card as the vendor set it: not written
     verified: list[str] = field(default_factory=list)
     adm_tries_before: int | None = None
     auth: AuthResult | None = None
@@ -54,6 +57,7 @@ class FlashResult:
         return {
             "ok": True, "iccid": self.iccid, "imsi": self.imsi, "model": self.model, "protocol": self.protocol,
             "files_written": len(self.written), "files_skipped_equal": len(self.skipped_equal),
+            "files_preset": self.preset,
             "files_verified": len(self.verified), "adm_tries_before": self.adm_tries_before,
             "auth": self.auth.as_dict() if self.auth else None,
             "apdus": {"total": total, "per_phase": self.phases, "write_lower_bound": self.lower_bound_write},
@@ -86,16 +90,24 @@ def verify_adm(reader: Reader, adm: bytes, min_tries: int = DEFAULT_MIN_ADM_TRIE
     reader.set_phase("adm")
     tries = adm_tries(reader)
     if tries < min_tries:
-        raise GuardError(
+        raise _with_details(GuardError(
             f"{reader.name}: ADM1 has {tries} tries left, fewer than the guard's minimum of {min_tries}; "
-            "no VERIFY sent (check the ADM key, then lower the bar with --min-adm-tries if you are sure)")
+            "no VERIFY sent (check the ADM key, then lower the bar with --min-adm-tries if you are sure)"),
+            adm_tries_left=tries, min_adm_tries=min_tries)
     resp = reader.send(uicc.verify_pin(uicc.ADM1, adm))
     if resp.sw == 0x9000:
         return tries
     left = uicc.parse_retry_counter(resp.sw)
     if left is not None:
-        raise CardError(f"{reader.name}: the card refused the ADM1 key; {left} tries left. Not retried.")
-    raise CardError(f"{reader.name}: VERIFY ADM1 answered {resp.sw:04X}")
+        raise _with_details(CardError(f"{reader.name}: the card refused the ADM1 key; {left} tries left. "
+                                      "Not retried."), adm_tries_left=left, sw=f"{resp.sw:04X}")
+    raise _with_details(CardError(f"{reader.name}: VERIFY ADM1 answered {resp.sw:04X}"), sw=f"{resp.sw:04X}")
+
+
+def _with_details(exc: Exception, **details: Any) -> Exception:
+    """Attach machine-readable facts (no secrets) that `--json` error output reports beside the message."""
+    exc.details = details  # type: ignore[attr-defined]
+    return exc
 
 
 def read_transparent(reader: Reader, size: int, sfi: int | None) -> bytes:
@@ -129,14 +141,23 @@ def select_df(reader: Reader, model: CardModel, df_path: str) -> None:
 
 
 def read_card_iccid(reader: Reader) -> str | None:
+    """The ICCID the card carries (None while EF.ICCID is erased). Unreadable content is refused as a
+    guard: a card whose serial number we cannot read is not a blank card we may write."""
     reader.send(uicc.select_mf()).check("SELECT MF")
     raw = reader.send(uicc.read_binary(0, 10, sfi=0x02)).check("READ BINARY EF.ICCID").data
-    return ICCID.decode(raw) or None
+    try:
+        return ICCID.decode(raw) or None
+    except DecodeError:
+        raise GuardError(f"{reader.name}: EF.ICCID holds {raw.hex().upper()}, which is not an ICCID; "
+                         "refusing to write this card") from None
 
 
 def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardModel | None = None,
           reprogram: bool = False, min_adm_tries: int = DEFAULT_MIN_ADM_TRIES, skip_equal: bool = False,
-          verify_auth: bool = True, image: CardImage | None = None) -> FlashResult:
+          verify_auth: bool = True, image: CardImage | None = None,
+          before_write: Callable[[], None] | None = None) -> FlashResult:
+    """`before_write` runs after every guard and the ADM VERIFY, before the first write: a batch journals
+    `writing` there, so a card can hold an identity only once the ledger says it may."""
     from simtool.profile.render import render
 
     identity.check_against(profile)
@@ -159,14 +180,24 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
     reader.set_phase("guard")
     select_df(reader, model, "MF/ADF.USIM")
     imsi_ef = fs["MF/ADF.USIM/EF.IMSI"].ef
-    card_imsi = IMSI.decode(reader.send(uicc.read_binary(0, imsi_ef.size, sfi=imsi_ef.sfi)).check("READ IMSI").data)
+    raw_imsi = reader.send(uicc.read_binary(0, imsi_ef.size, sfi=imsi_ef.sfi)).check("READ IMSI").data
+    try:
+        card_imsi = IMSI.decode(raw_imsi)
+    except DecodeError:
+        card_imsi = f"(undecodable: {raw_imsi.hex().upper()})"
     if card_imsi and card_imsi != identity.imsi and not reprogram:
         raise GuardError(f"{reader.name}: the card already carries IMSI {card_imsi}; use --reprogram to "
                          "overwrite it")
     current_df = "MF/ADF.USIM"
 
-    # 3. writes
+    # 3. writes. A vendor-set ICCID equal to ours stays untouched (many cards never let it be rewritten).
     files = dict(image.files)
+    iccid_path = fs.find("EF.ICCID").path
+    if card_iccid is not None and iccid_path in files:
+        del files[iccid_path]
+        result.preset = [iccid_path]
+        result.verified.append(iccid_path)  # read in the guard and equal to the identity's
+    bound_files = dict(files)
     if skip_equal:
         reader.set_phase("compare")
         for df_path, entries in plan.group_by_df(fs, list(files)).items():
@@ -179,11 +210,14 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
                     reader.send(uicc.select_fid(entry.ef.fid)).check("SELECT")
                 if read_file(reader, model, entry.path) == files[entry.path]:
                     result.skipped_equal.append(entry.path)
+                    result.verified.append(entry.path)  # read from the card and equal to the image
                     del files[entry.path]
+    if before_write is not None:
+        before_write()
     reader.set_phase("write")
     blank = card_imsi is None
     steps = plan.write_plan(fs, files, current_df=current_df, skip_blank_records=blank)
-    result.lower_bound_write = plan.lower_bound(fs, image.files, skip_blank_records=True) - 2
+    result.lower_bound_write = plan.lower_bound(fs, bound_files, skip_blank_records=True) - 2
     for step in steps:
         resp = reader.send(step.apdu)
         if not resp.ok:
@@ -192,18 +226,17 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
 
     # 4. read back every readable file written, and check the PINs took.
     reader.set_phase("verify")
-    for df_path, entries in plan.group_by_df(fs, list(files)).items():
+    readable = [p for p in files if not fs[p].ef.secret]
+    for df_path, entries in plan.group_by_df(fs, readable).items():
         select_df(reader, model, df_path)
         for entry in entries:
-            if entry.ef.secret:
-                continue
             if entry.ef.sfi is None:
                 reader.send(uicc.select_fid(entry.ef.fid)).check("SELECT")
             got = read_file(reader, model, entry.path)
             if got != files[entry.path]:
                 raise ReadBackMismatch(f"{reader.name}: read-back of {entry.path} differs from what was written")
             result.verified.append(entry.path)
-    check_pins(reader, identity, profile.pin1_enabled)
+    check_pins(reader, identity, profile.pin1_enabled, model.pin_tries)
 
     # 5. authenticate with the new keys.
     if verify_auth:
@@ -214,20 +247,27 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
     return result
 
 
-def check_pins(reader: Reader, identity: Identity, pin1_enabled: bool) -> None:
-    """Counters reset and values set: the retry queries answer full counts, PIN2 verifies, and the
-    PIN1 enable flag in the ADF's PIN status template is what the profile asked for."""
-    for keyref, name, full in ((uicc.PIN1, "PIN1", 3), (uicc.PIN2, "PIN2", 3)):
+def check_pins(reader: Reader, identity: Identity, pin1_enabled: bool, full: int = 3) -> None:
+    """Counters reset and values set: the retry queries answer full counts, PIN2 verifies (and PIN1 when
+    the profile enables it, which AUTHENTICATE then needs), and the PIN1 enable flag in the ADF's PIN
+    status template is what the profile asked for."""
+    for keyref, name in ((uicc.PIN1, "PIN1"), (uicc.PIN2, "PIN2")):
         sw = reader.send(uicc.verify_pin(keyref, None)).sw
         if uicc.parse_retry_counter(sw) != full and sw != 0x9000:
             raise CardError(f"{reader.name}: {name} retry counter is not reset after the PIN file write "
                             f"(SW {sw:04X})")
-    resp: Response = reader.send(uicc.verify_pin(uicc.PIN2, uicc.pin_bytes(identity.pin2)))
-    if resp.sw != 0x9000:
-        raise CardError(f"{reader.name}: the new PIN2 was not accepted (SW {resp.sw:04X})")
+    checks = [(uicc.PIN2, "PIN2", identity.pin2)]
+    if pin1_enabled:
+        checks.insert(0, (uicc.PIN1, "PIN1", identity.pin1))
+    for keyref, name, value in checks:
+        resp: Response = reader.send(uicc.verify_pin(keyref, uicc.pin_bytes(value)))
+        if resp.sw != 0x9000:
+            raise CardError(f"{reader.name}: the new {name} was not accepted (SW {resp.sw:04X})")
     fcp = uicc.parse_fcp(reader.send(uicc.select_aid(bytes.fromhex("A0000000871002"), fcp=True))
                          .check("SELECT ADF.USIM").data)
     states = {p["keyref"]: p["enabled"] for p in fcp.get("pin_status") or []}
-    if uicc.PIN1 in states and states[uicc.PIN1] != pin1_enabled:
+    if uicc.PIN1 not in states:
+        raise CardError(f"{reader.name}: the ADF's FCP carries no PIN status for PIN1")
+    if states[uicc.PIN1] != pin1_enabled:
         raise CardError(f"{reader.name}: PIN1 is {'en' if states[uicc.PIN1] else 'dis'}abled, the profile "
                         f"asks for {'en' if pin1_enabled else 'dis'}abled")

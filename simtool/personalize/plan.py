@@ -44,53 +44,61 @@ def group_by_df(fs: FileSystem, paths: list[str]) -> dict[str, list[Entry]]:
 
 
 def file_steps(entry: Entry, content: bytes | list[bytes], skip_blank_records: bool) -> list[Step]:
+    """The APDUs that write one file: its SELECT (only without an SFI, and only when something is written)
+    and its UPDATEs. Empty when nothing needs writing (every record blank on a blank card)."""
     ef: EF = entry.ef
-    steps: list[Step] = []
+    updates: list[Step] = []
     sfi = ef.sfi
-    if sfi is None:
-        steps.append(Step(uicc.select_fid(ef.fid, fcp=False), entry.path, "select_ef"))
     if isinstance(content, list):
         for i, rec in enumerate(content, 1):
             if skip_blank_records and rec == b"\xff" * len(rec):
                 continue
-            steps.append(Step(uicc.update_record(i, rec, sfi=sfi), entry.path, "update"))
-        return steps
-    for off in range(0, len(content), MAX_UPDATE):
-        chunk = content[off : off + MAX_UPDATE]
-        # SFI addressing takes an 8-bit offset and makes the file current; later chunks use offsets.
-        use_sfi = sfi if off == 0 else None
-        steps.append(Step(uicc.update_binary(off, chunk, sfi=use_sfi), entry.path, "update"))
-    return steps
+            updates.append(Step(uicc.update_record(i, rec, sfi=sfi), entry.path, "update"))
+    else:
+        for off in range(0, len(content), MAX_UPDATE):
+            chunk = content[off : off + MAX_UPDATE]
+            # SFI addressing takes an 8-bit offset and makes the file current; later chunks use offsets.
+            use_sfi = sfi if off == 0 else None
+            updates.append(Step(uicc.update_binary(off, chunk, sfi=use_sfi), entry.path, "update"))
+    if not updates or sfi is not None:
+        return updates
+    return [Step(uicc.select_fid(ef.fid, fcp=False), entry.path, "select_ef"), *updates]
 
 
 def write_plan(fs: FileSystem, files: dict[str, bytes | list[bytes]], current_df: str = "MF",
                skip_blank_records: bool = True) -> list[Step]:
+    """Every DF with something to write is visited once (the current one first); a DF whose files need
+    no UPDATE is not selected at all."""
     steps: list[Step] = []
     groups = group_by_df(fs, list(files))
     if current_df in groups:  # start where the card already is
         groups = {current_df: groups.pop(current_df), **groups}
     for df_path, entries in groups.items():
+        df_steps = [s for entry in entries for s in file_steps(entry, files[entry.path], skip_blank_records)]
+        if not df_steps:
+            continue
         if df_path != current_df:
             steps.append(Step(df_select(fs, df_path), df_path, "select_df"))
             current_df = df_path
-        for entry in entries:
-            steps += file_steps(entry, files[entry.path], skip_blank_records)
+        steps += df_steps
     return steps
 
 
 def lower_bound(fs: FileSystem, files: dict[str, bytes | list[bytes]], skip_blank_records: bool = True) -> int:
     """DESIGN.md §6: ADM retry query + VERIFY; one SELECT per DF visited (MF is current after reset);
-    ceil(size/255) UPDATEs per transparent file (+1 SELECT without SFI); one UPDATE RECORD per record."""
+    ceil(size/255) UPDATEs per transparent file (+1 SELECT without SFI); one UPDATE RECORD per record
+    written. A file (or DF) with nothing to write is not visited."""
     n = 2
     for df_path, entries in group_by_df(fs, list(files)).items():
-        if df_path != "MF":
-            n += 1
+        df_n = 0
         for entry in entries:
             content = files[entry.path]
-            if entry.ef.sfi is None:
-                n += 1
             if isinstance(content, list):
-                n += sum(1 for r in content if not (skip_blank_records and r == b"\xff" * len(r)))
+                updates = sum(1 for r in content if not (skip_blank_records and r == b"\xff" * len(r)))
             else:
-                n += math.ceil(len(content) / MAX_UPDATE)
+                updates = math.ceil(len(content) / MAX_UPDATE)
+            if updates:
+                df_n += updates + (1 if entry.ef.sfi is None else 0)
+        if df_n:
+            n += df_n + (1 if df_path != "MF" else 0)
     return n

@@ -52,7 +52,7 @@ def read_card(reader: Reader, *, pin1: str | None = None, adm: bytes | None = No
             files[entry.path] = item
             continue
         probe.check(f"READ {entry.path}")
-        raw = read_file(reader, model, entry.path)
+        raw = _rest_of_file(reader, model, entry.path, probe.data)
         try:
             item["value"] = ([ef.codec.decode(r) for r in raw] if isinstance(raw, list)
                              else ef.codec.decode(raw))
@@ -63,6 +63,19 @@ def read_card(reader: Reader, *, pin1: str | None = None, adm: bytes | None = No
         files[entry.path] = item
     return {"reader": reader.name, "model": model.name, "atr": reader.atr.hex().upper(),
             "summary": summary(files), "files": files}
+
+
+def _rest_of_file(reader: Reader, model: CardModel, path: str, first: bytes) -> bytes | list[bytes]:
+    """The whole file, given what the probe already read (record 1, or the first chunk): no APDU twice."""
+    ef = model.fs[path].ef
+    if ef.is_record:
+        recs = [first]
+        for i in range(2, ef.record_count + 1):
+            recs.append(reader.send(uicc.read_record(i, ef.record_length, sfi=ef.sfi)).check("READ RECORD").data)
+        return recs
+    if len(first) >= ef.size:
+        return first[: ef.size]
+    return read_file(reader, model, path)
 
 
 CURRENCY_EXPONENT = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3,

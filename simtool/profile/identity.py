@@ -20,10 +20,12 @@ from simtool.errors import InputError
 from .luhn import luhn_digit, luhn_ok
 
 if TYPE_CHECKING:
+    from simtool.crypto.ota import OtaKeys
+
     from .schema import Profile
 
 SECRET = "<secret>"
-_SECRET_FIELDS = ("ki", "opc", "pin1", "puk1", "pin2", "puk2", "adm1")
+_SECRET_FIELDS = ("ki", "opc", "pin1", "puk1", "pin2", "puk2", "adm1", "ota_keys")
 _PIN_LENGTHS = {"pin1": range(4, 9), "puk1": range(8, 9), "pin2": range(4, 9), "puk2": range(8, 9)}
 
 
@@ -142,6 +144,7 @@ class Identity:
     puk2: str
     adm1: bytes
     msisdn: str | None = None
+    ota_keys: OtaKeys | None = None  # KIc/KID for the plan applet's OTA updates (applet_spec/files.md)
 
     def __post_init__(self) -> None:
         p = _Problems("identity", None)
@@ -162,6 +165,11 @@ class Identity:
             p.check(name, _pin, getattr(self, name), lengths)
         if self.msisdn is not None:
             p.check("msisdn", _msisdn, self.msisdn)
+        if self.ota_keys is not None:
+            from simtool.crypto.ota import OtaKeys
+
+            if not isinstance(self.ota_keys, OtaKeys):
+                p.add("ota_keys", f"must be an OtaKeys key set, got a {type(self.ota_keys).__name__} value")
         p.raise_if_any()
 
     # -- construction ----------------------------------------------------------------------------------
@@ -182,6 +190,7 @@ class Identity:
         adm1_hex: str | None = None,
         adm1_digits: str | None = None,
         msisdn: str | None = None,
+        ota_keys: OtaKeys | None = None,
         append_luhn: bool = False,
         source: str = "identity",
         field_sources: Mapping[str, str] | None = None,
@@ -241,6 +250,7 @@ class Identity:
             puk2=v_pins["puk2"],
             adm1=v_adm,
             msisdn=v_msisdn,
+            ota_keys=ota_keys,
         )
 
     @classmethod
@@ -277,8 +287,12 @@ class Identity:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name == "ota_keys" and value is None:
+                continue  # optional, and listed only when the identity carries OTA keys
             if f.name in _SECRET_FIELDS and not show_secrets:
                 out[f.name] = SECRET
+            elif f.name == "ota_keys":
+                out[f.name] = value.card_file_value()
             elif isinstance(value, bytes):
                 out[f.name] = value.hex()
             else:
@@ -289,6 +303,8 @@ class Identity:
         parts = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name == "ota_keys" and value is None:
+                continue
             parts.append(f"{f.name}={SECRET}" if f.name in _SECRET_FIELDS else f"{f.name}={value!r}")
         return f"Identity({', '.join(parts)})"
 

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 Content = bytes | list[bytes]
 SECRET = "<secret>"
+# A file the profile leaves out (no SPN): rendered erased (FF), so that reprogramming a card clears what
+# an earlier profile put there instead of leaving it behind.
+ERASED = object()
 
 # Blank values of the location files a personalised card starts with (TS 31.102 §4.2.17/23/91).
 BLANK_LOCI = {"tmsi": "ffffffff", "plmn": None, "lac": "0000", "status": "not_updated"}
@@ -29,6 +32,8 @@ BLANK_PSLOCI = {"ptmsi": "ffffffff", "ptmsi_signature": "ffffff", "plmn": None, 
                 "status": "not_updated"}
 BLANK_EPSLOCI = {"guti": "ff" * 12, "tai_plmn": None, "tac": "0000", "status": "not_updated"}
 BLANK_KEYS = {"ksi": 7, "ck": "ff" * 16, "ik": "ff" * 16}
+PLAN_NOT_ACTIVATED = {"state": "inactive", "activated": None, "activation_plmn": None, "expires": None,
+                      "extra_days": 0, "last_seen": None}
 SMS_VALIDITY_24H = 0xA7  # TS 23.040 §9.2.3.12.1 relative format: 12 h + (167-143) × 30 min
 
 
@@ -118,7 +123,8 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         "MF/DF.TELECOM/EF.SMSP": smsp,
         "MF/DF.GSM/EF.LP": [lang for lang in profile.languages if lang in CB_LANGUAGES],
         "MF/DF.GSM/EF.IMSI": identity.imsi,
-        **({"MF/DF.GSM/EF.SPN": spn, f"{usim}/EF.SPN": spn} if spn else {}),
+        "MF/DF.GSM/EF.SPN": spn if spn else ERASED,
+        f"{usim}/EF.SPN": spn if spn else ERASED,
         "MF/DF.GSM/EF.ACC": acc,
         "MF/DF.GSM/EF.AD": ad,
         "MF/DF.GSM/EF.ECC": [e.number for e in profile.emergency_numbers],
@@ -150,9 +156,13 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
             "price": {"amount_minor": plan.price.amount_minor, "currency": plan.price.currency},
             "names": dict(plan.names),
         },
-        "role:auth_key": {"algorithm": "milenage", "k": identity.ki.hex(), "opc": identity.opc.hex()},
-        "role:pins": {"pin1": identity.pin1, "puk1": identity.puk1, "pin2": identity.pin2,
-                      "puk2": identity.puk2, "pin1_enabled": profile.pin1_enabled, "pin2_enabled": True},
+        # The plan applet's state as sold: the whole allowance left, not yet activated (applet_spec/).
+        "MF/DF.PLAN/EF.BALANCE": {"remaining_bytes": plan.data_limit_bytes, "total_bytes": plan.data_limit_bytes},
+        "MF/DF.PLAN/EF.VALIDITY": PLAN_NOT_ACTIVATED,
+        # OTA keys when the identity carries them (with a fresh counter); erased otherwise, so that a
+        # reprogrammed card keeps no key set of an earlier life.
+        **({"MF/DF.PLAN/EF.OTA_KEYS": identity.ota_keys.card_file_value(), "MF/DF.PLAN/EF.OTA_CNTR": 0}
+           if identity.ota_keys is not None else {"MF/DF.PLAN/EF.OTA_KEYS": ERASED}),
     }
 
 
@@ -164,11 +174,19 @@ def render(profile: Profile, identity: Identity, model: CardModel | str | None =
     fs = model.fs
     image = CardImage(model)
     errors = []
-    for key, value in file_values(profile, identity).items():
-        entry = fs.by_role(key[5:]) if key.startswith("role:") else fs[key]
+    values = file_values(profile, identity)
+    # K/OPc and the PINs: in the files, and the coding, of this card family (its secret layout).
+    pins = {"pin1": identity.pin1, "puk1": identity.puk1, "pin2": identity.pin2, "puk2": identity.puk2}
+    values.update(model.secrets.secret_files(identity.ki, identity.opc, "milenage", pins,
+                                             pin1_enabled=profile.pin1_enabled, pin2_enabled=True))
+    for key, value in values.items():
+        entry = fs[key]
         ef = entry.ef
         try:
-            if ef.is_record:
+            if value is ERASED:
+                image.files[entry.path] = ([b"\xff" * ef.record_length] * ef.record_count if ef.is_record
+                                           else b"\xff" * ef.size)
+            elif ef.is_record:
                 if len(value) > ef.record_count:
                     raise EncodeError(f"{len(value)} records, the file holds {ef.record_count}")
                 recs = [ef.codec.encode(v, ef.record_length) for v in value]

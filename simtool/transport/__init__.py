@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from simtool.errors import InputError
+from simtool.errors import InputError, NoCardError
 from simtool.transport.base import Counter, Reader, Transport
 
 __all__ = ["Counter", "Reader", "Transport", "open_reader", "parse_uri"]
@@ -22,27 +22,41 @@ def parse_uri(uri: str) -> tuple[str, str, dict[str, str]]:
         raise InputError(f"--reader {uri!r}: expected emu:PATH, emu:, pcsc:N or pcsc:NAME")
     target, _, query = rest.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(params) - EMU_PARAMS) if scheme == "emu" else []
+    if unknown:
+        raise InputError(f"--reader {uri!r}: unknown parameter {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(EMU_PARAMS))})")
+    if scheme == "emu" and target and set(params) - {"latency_ms"}:
+        raise InputError(f"--reader {uri!r}: adm_hex, iccid and protocol only apply to a card in memory (emu:); "
+                         "a card file keeps its own")
     return scheme, target, params
+
+
+EMU_PARAMS = frozenset({"latency_ms", "adm_hex", "iccid", "protocol"})
 
 
 def open_reader(uri: str, *, trace: Callable[[str], None] | None = None, shared: bool = False,
                 latency_ms: float | None = None, timeout: float = 10.0) -> Reader:
     """A `Reader` on the card behind `uri`. Raises NoCardError (exit 3) when there is none."""
-    from simtool.fs.cardmodel import MODELS
-
     scheme, target, params = parse_uri(uri)
     transport: Transport
+    try:
+        lat = float(params.get("latency_ms", latency_ms or 0))
+    except ValueError:
+        lat = -1.0
+    if not 0 <= lat <= 60_000:  # also refuses nan
+        raise InputError(f"--reader {uri!r}: latency_ms must be a number of milliseconds from 0 to 60000")
     if scheme == "emu":
         from simtool.transport.emulated import open_emulated
 
         transport = open_emulated(target, params)
     else:
-        from simtool.transport.pcsc import open_pcsc
-
+        try:
+            from simtool.transport.pcsc import open_pcsc
+        except ModuleNotFoundError as e:
+            if e.name not in ("simtool.transport.pcsc", "smartcard"):
+                raise
+            raise NoCardError(f"--reader {uri}: PC/SC support is not available here ({e.name} is missing; "
+                              "`make setup` as root installs pyscard and pcscd)") from None
         transport = open_pcsc(target, shared=shared, timeout=timeout)
-    try:
-        lat = float(params.get("latency_ms", latency_ms or 0))
-    except ValueError:
-        raise InputError(f"--reader {uri!r}: latency_ms must be a number") from None
-    secret_fids = tuple(sorted({e.ef.fid for m in MODELS.values() for e in m.fs.efs() if e.ef.secret}))
-    return Reader(transport, latency_ms=lat, trace=trace, secret_fids=secret_fids)
+    return Reader(transport, latency_ms=lat, trace=trace)  # masks the secret files of every known model

@@ -16,6 +16,15 @@ from simtool.commands.exchange import run
 from simtool.commands.trace import Tracer
 
 
+def secret_files() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """FIDs and SFIs of the files no trace may show (key, PIN and OTA key files), over every card model:
+    a `Reader` masks them even when nobody told it which card it talks to."""
+    from simtool.fs.cardmodel import MODELS
+
+    efs = [e.ef for m in MODELS.values() for e in m.fs.efs() if e.ef.secret]
+    return tuple(sorted({ef.fid for ef in efs})), tuple(sorted({ef.sfi for ef in efs if ef.sfi is not None}))
+
+
 class Transport(Protocol):
     """Raw bytes in, raw bytes out. `protocol` is "T=0" or "T=1", taken from the ATR."""
 
@@ -45,13 +54,20 @@ class Reader:
     transport: Transport
     latency_ms: float = 0.0
     trace: Callable[[str], None] | None = None
-    secret_fids: tuple[int, ...] = ()
+    secret_fids: tuple[int, ...] | None = None  # None: the secret files of every known card model
+    secret_sfis: tuple[int, ...] | None = None
     total: Counter = field(default_factory=Counter)
     phases: dict[str, Counter] = field(default_factory=dict)
     phase: str = "other"
 
     def __post_init__(self) -> None:
-        self._tracer = Tracer(write=self.trace, secret_fids=self.secret_fids) if self.trace else None
+        fids, sfis = secret_files()
+        if self.secret_fids is None:
+            self.secret_fids = fids
+        if self.secret_sfis is None:
+            self.secret_sfis = sfis
+        self._tracer = (Tracer(write=self.trace, secret_fids=self.secret_fids, secret_sfis=self.secret_sfis)
+                        if self.trace else None)
 
     @property
     def name(self) -> str:

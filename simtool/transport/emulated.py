@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from simtool.emulator.card import Card
-from simtool.errors import NoCardError
+from simtool.errors import InputError, NoCardError
 
 # The vendor ADM1 of a throw-away `emu:` card when the URI names none (ASCII "11111111").
 DEFAULT_EMU_ADM = bytes.fromhex("3131313131313131")
@@ -36,7 +36,12 @@ class EmulatedTransport:
 
 def open_emulated(path: str, params: dict[str, str]) -> EmulatedTransport:
     if not path:
-        adm = bytes.fromhex(params.get("adm_hex", DEFAULT_EMU_ADM.hex()))
+        try:
+            adm = bytes.fromhex(params.get("adm_hex", DEFAULT_EMU_ADM.hex()))
+        except ValueError:
+            adm = b""
+        if len(adm) != 8:
+            raise InputError("emu:?adm_hex=...: the ADM1 key must be 16 hex digits")
         card = Card.blank(adm=adm, iccid=params.get("iccid"), protocol=params.get("protocol", "T=0"))
         return EmulatedTransport(card, "emu:")
     if not Path(path).exists():

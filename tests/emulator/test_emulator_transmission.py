@@ -162,5 +162,6 @@ def test_classes(card: Card) -> None:
     assert sw(card, "60A4000C023F00") == 0x6882
     assert sw(card, "10A4000C023F00") == 0x6884  # command chaining
     assert sw(card, "00A5000C023F00") == 0x6D00
-    assert sw(card, "8012000000") == 0x6D00
+    assert sw(card, "8012000000") == 0x6985  # FETCH with no proactive command pending (plan applet, CAT)
+    assert sw(card, "80AA000000") == 0x6D00
     assert sw(card, h("01A4000C023F00")) == 0x6881  # channel 1 not open

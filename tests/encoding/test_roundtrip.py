@@ -1,4 +1,4 @@
-"""Round-trip properties for every EF of the model, and value-level properties for the key types."""
+"""Round-trip properties for every EF of every card model, and value-level properties for the key types."""
 
 from __future__ import annotations
 
@@ -9,17 +9,25 @@ from hypothesis import strategies as st
 from simtool.encoding import efs
 from simtool.encoding.codec import DecodeError
 from simtool.encoding.types import EncodeError, plmn_decode, plmn_encode
-from simtool.fs import DEFAULT_MODEL
+from simtool.fs import MODELS
 
-PATHS = [e.path for e in DEFAULT_MODEL.fs.efs()]
+# Every EF of every model; a file that has the same codec and size on several models is tested once.
+_seen: set[tuple[int, int, int]] = set()
+PATHS: list = []
+for _m in MODELS.values():
+    for _e in _m.fs.efs():
+        _key = (id(_e.ef.codec), _e.ef.size, _e.ef.record_length)
+        if _key not in _seen:
+            _seen.add(_key)
+            PATHS.append(pytest.param(_m.name, _e.path, id=f"{_m.name}:{_e.path}"))
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(("model_name", "path"), PATHS)
 @settings(max_examples=60, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_decode_encode_is_stable_for_every_ef(path, data):
+def test_decode_encode_is_stable_for_every_ef(model_name, path, data):
     """Whatever bytes a card holds: decode, encode, decode gives the same value (canonical form)."""
-    ef = DEFAULT_MODEL.fs[path].ef
+    ef = MODELS[model_name].fs[path].ef
     size = ef.record_length if ef.is_record else ef.size
     # Start from the vectors (real encodings) and mutate them, plus fully random bodies.
     seeds = [(v.data + b"\xff" * size)[:size] for v in ef.codec.vectors if len(v.data) <= size]

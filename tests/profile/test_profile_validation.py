@@ -686,4 +686,5 @@ def test_capacities_follow_a_card_models_file_sizes():
     ]
     with pytest.raises(InputError) as info:
         capacities_for_model("no-such-card")
-    assert info.value.errors == ["--model: unknown card model 'no-such-card' (known: simtool-emu)"]
+    known = ", ".join(sorted(cardmodel.MODELS))
+    assert info.value.errors == [f"--model: unknown card model 'no-such-card' (known: {known})"]
