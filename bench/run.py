@@ -21,6 +21,8 @@ PARTS = [
     ("apdus_per_card", "bench_apdus"),
     ("emulator_in_process", "bench_emulator"),
     ("pcsc", "bench_pcsc"),
+    ("batch", "bench_batch"),
+    ("auth", "bench_auth"),
 ]
 
 

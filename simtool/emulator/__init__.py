@@ -13,6 +13,7 @@ import os
 
 from simtool.emulator.blank import create_card_file, new_blank_card
 from simtool.emulator.card import MAX_CHANNELS, Card
+from simtool.emulator.faults import CardPowerLoss, FaultPlan
 from simtool.emulator.state import CardFile, CardFileError, CardState
 
 
@@ -24,9 +25,11 @@ def load_card(path: str | os.PathLike[str]) -> Card:
 __all__ = [
     "MAX_CHANNELS",
     "Card",
+    "CardPowerLoss",
     "CardFile",
     "CardFileError",
     "CardState",
+    "FaultPlan",
     "create_card_file",
     "load_card",
     "new_blank_card",

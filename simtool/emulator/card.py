@@ -26,6 +26,7 @@ from simtool.emulator import auth
 from simtool.emulator.applet import PlanApplet
 from simtool.emulator.blank import new_blank_card
 from simtool.emulator.cat import CatRuntime
+from simtool.emulator.faults import CardPowerLoss, PowerCut
 from simtool.emulator.layout import Layout, Node, layout_for
 from simtool.emulator.state import CardFile, CardState, max_tries
 from simtool.encoding.tlv import tlv
@@ -194,7 +195,11 @@ class Card:
             raise TypeError(f"an APDU is bytes, not {type(apdu).__name__}")
         self.apdu_count += 1
         try:
+            if self.storage.faults is not None:
+                self.storage.faults.before_apdu()
             return self._process(bytes(apdu))
+        except PowerCut as e:  # the card went away (simtool.emulator.faults): no answer at all
+            raise CardPowerLoss(f"{self.storage!r}: {e}") from None
         except _MemoryFailure:
             return MEMORY
         except Exception as e:  # the wire must get a status word whatever happens

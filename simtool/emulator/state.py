@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from simtool.crypto.aka import SqnState
+from simtool.emulator.faults import FaultPlan, PowerCut
 from simtool.errors import InputError
 from simtool.fs import MODELS, CardModel
 
@@ -161,6 +162,7 @@ class CardFile:
     def __init__(self, path: str | os.PathLike[str] | None) -> None:
         self.path = Path(path) if path is not None else None
         self.saves = 0  # durable writes done, for tests and benchmarks
+        self.faults: FaultPlan | None = None  # power cuts for tests (simtool.emulator.faults); None: none
 
     def __repr__(self) -> str:
         return f"CardFile({str(self.path) if self.path else 'memory'})"
@@ -196,13 +198,19 @@ class CardFile:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            if self.faults is not None:
+                self.faults.at_save("written")
             os.replace(tmp, self.path)
+        except PowerCut:
+            raise  # no clean-up runs without power: the temp file stays, the state file is the old one
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         _fsync_dir(directory)
         self.saves += 1
+        if self.faults is not None:
+            self.faults.at_save("renamed")
 
     def create(self, state: CardState) -> None:
         """Write a new card file, mode 0600, refusing to replace anything already at the path."""

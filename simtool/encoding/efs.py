@@ -872,7 +872,8 @@ def _validity_decode(data: bytes) -> dict[str, Any]:
     state = PLAN_STATES.get(data[0])
     if state is None:
         raise ValueError(f"unknown plan state {data[0]:02X}")
-    tz_act = int.from_bytes(data[5:6], "big", signed=True)
+    # Times show in the zone recorded with them; the expiry in the activation's (UTC before an activation).
+    tz_act = int.from_bytes(data[5:6], "big", signed=True) if _u(data[1:5]) else 0
     tz_seen = int.from_bytes(data[19:20], "big", signed=True)
     return {
         "state": state,

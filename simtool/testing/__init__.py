@@ -1,0 +1,30 @@
+"""simtool's pytest plugin (entry point `pytest11: simtool`): emulated cards as fixtures for any project.
+
+    def test_select_mf(emulated_card):                 # a fresh blank card, in-process transport
+        assert emulated_card.send(select_mf()).ok
+
+    @pytest.mark.parametrize("personalized_card", ["profiles/kpn-wechat-4gb-28d.yaml"], indirect=True)
+    def test_imsi(personalized_card): ...              # flashed with Identity.sample()
+
+    def test_my_pcsc_tool(pcsc_card):                  # "Virtual PCD 00 00": a card behind pcscd + vpcd
+        subprocess.run(["my-tool", "--reader", pcsc_card], check=True)
+
+The fixtures live in `simtool.testing.plugin`; pcscd/vpcd helpers in `simtool.testing.pcscd`. Loading
+the plugin imports neither pyscard nor the emulator: that happens when a fixture is used.
+"""
+
+from __future__ import annotations
+
+try:  # the helpers in simtool.testing.pcscd work without pytest (bench, scripts)
+    import pytest as _pytest  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+else:
+    from simtool.testing.plugin import (  # noqa: F401
+        emulated_card,
+        pcsc_card,
+        personalized_card,
+        pytest_addoption,
+        pytest_configure,
+        simtool_pcscd,
+    )

@@ -1,0 +1,156 @@
+"""The fixtures of simtool's pytest plugin (registered as `simtool.testing`).
+
+* `emulated_card`: a `Reader` on a fresh blank card in memory (`open_reader("emu:")`). Indirect
+  parametrization takes a dict: `{"protocol": "T=1", "adm_hex": "...", "iccid": "..."}`.
+* `personalized_card`: a card flashed with a profile and `Identity.sample()`; yields a
+  `PersonalizedCard` (reader, profile, identity, flash result, the emulator card). Parametrize with a
+  profile path (indirect); default `profiles/kpn-wechat-1gb-15d.yaml` of the simtool checkout, or
+  `--simtool-profile PATH`.
+* `pcsc_card`: an emulated card behind pcscd and vpcd, served in-process on a thread in a free vpcd
+  slot; yields its reader name (a `PcscCard` str: `.uri`, `.open()`, `.card`, `.eject()` ...).
+  Parametrize with a dict like `emulated_card`'s, plus `"file": True` to keep the card in a state file
+  (`.path`) instead of memory. Starts pcscd (`pcscd -f`, root) when it is not
+  running. When pcscd/vpcd cannot be had the test is skipped with the reason, or fails when CI=true.
+* `simtool_pcscd` (session): the `Pcscd` in use, for tests that restart it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("simtool")
+    group.addoption("--simtool-profile", default=None, metavar="PATH",
+                    help="profile for the personalized_card fixture when not parametrized")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "pcsc: needs pcscd and the vsmartcard vpcd driver (simtool pcsc_card)")
+
+
+def _params(request: pytest.FixtureRequest) -> dict[str, Any]:
+    p = getattr(request, "param", None)
+    if p is None:
+        return {}
+    if isinstance(p, str):
+        return {"protocol": p}
+    if not isinstance(p, dict):
+        raise pytest.UsageError(f"{request.fixturename}: parametrize with a dict, got {p!r}")
+    return dict(p)
+
+
+def _adm(params: dict[str, Any]) -> bytes:
+    return bytes.fromhex(params.get("adm_hex", "3131313131313131"))
+
+
+@pytest.fixture
+def emulated_card(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A simtool `Reader` on a fresh blank in-memory card (ADM1 3131313131313131, T=0 unless asked)."""
+    from urllib.parse import urlencode
+
+    from simtool.transport import open_reader
+
+    params = _params(request)
+    query = {k: v for k, v in params.items() if k in ("protocol", "adm_hex", "iccid")}
+    reader = open_reader("emu:" + (f"?{urlencode(query)}" if query else ""))
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+@dataclass
+class PersonalizedCard:
+    reader: Any  # simtool.transport.Reader, reset after flashing, counters zeroed
+    profile: Any
+    identity: Any
+    result: Any  # simtool.personalize.flash.FlashResult
+    card: Any  # the emulator's Card, for looking behind the wire
+
+    @property
+    def transport(self) -> Any:
+        return self.reader.transport
+
+
+def _default_profile(config: pytest.Config) -> Path:
+    opt = config.getoption("--simtool-profile", default=None)
+    if opt:
+        return Path(opt)
+    for base in (Path(config.rootpath), Path(__file__).resolve().parents[2]):
+        candidate = base / "profiles" / "kpn-wechat-1gb-15d.yaml"
+        if candidate.exists():
+            return candidate
+    raise pytest.UsageError("personalized_card: no profile; parametrize it (indirect=True) with a profile path "
+                            "or pass --simtool-profile PATH")
+
+
+@pytest.fixture
+def personalized_card(request: pytest.FixtureRequest) -> Iterator[PersonalizedCard]:
+    """A card flashed with a profile (the parameter, a path) and `Identity.sample()`."""
+    from simtool.personalize.flash import flash
+    from simtool.profile import Identity, load_profile
+    from simtool.transport import open_reader
+    from simtool.transport.base import Counter
+
+    param = getattr(request, "param", None)
+    options: dict[str, Any] = dict(param) if isinstance(param, dict) else {}
+    profile_path = options.get("profile") or (param if isinstance(param, str | Path) else None)
+    path = Path(profile_path) if profile_path else _default_profile(request.config)
+    if not path.is_absolute() and not path.exists():
+        path = Path(request.config.rootpath) / path
+    profile = load_profile(path)
+    identity = Identity.sample()
+    protocol = options.get("protocol", "T=0")
+    reader = open_reader(f"emu:?protocol={protocol}&adm_hex={identity.adm1.hex()}")
+    try:
+        result = flash(reader, profile, identity)
+        reader.reset()  # as shipped: nothing verified
+        reader.total, reader.phases, reader.phase = Counter(), {}, "other"
+        yield PersonalizedCard(reader, profile, identity, result, reader.transport.card)
+    finally:
+        reader.close()
+
+
+def _unavailable(reason: str) -> None:
+    from simtool.testing.pcscd import in_ci
+
+    if in_ci():
+        pytest.fail(f"PC/SC end-to-end tests cannot run and CI=true: {reason}", pytrace=False)
+    pytest.skip(f"pcscd/vpcd not usable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def simtool_pcscd() -> Iterator[Any]:
+    """The pcscd with vpcd readers the session uses (started here, as root, if it was not running)."""
+    from simtool.testing.pcscd import PcscUnavailable, ensure_pcscd
+
+    try:
+        daemon = ensure_pcscd()
+    except PcscUnavailable as e:
+        _unavailable(str(e))
+    yield daemon
+
+
+@pytest.fixture
+def pcsc_card(request: pytest.FixtureRequest, simtool_pcscd: Any, tmp_path: Path) -> Iterator[Any]:
+    """The reader name of a fresh blank emulated card behind pcscd (a `PcscCard` str)."""
+    from simtool.testing.pcscd import PcscUnavailable, emulated_reader
+
+    params = _params(request)
+    path = tmp_path / "pcsc-card.json" if params.get("file") else None
+    try:
+        cm = emulated_reader(adm=_adm(params), protocol=params.get("protocol", "T=0"), iccid=params.get("iccid"),
+                             path=path)
+        name = cm.__enter__()
+    except PcscUnavailable as e:
+        _unavailable(str(e))
+    try:
+        yield name
+    finally:
+        cm.__exit__(None, None, None)
