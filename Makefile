@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo lint bench clean system-deps
+.PHONY: setup test demo lint bench clean system-deps fuzz soak
 
 setup: $(STAMP)
 
@@ -29,14 +29,31 @@ system-deps:
 test: setup
 	$(BIN)/python -m pytest
 
+# The main job on emulated cards: one card flashed and read back, then a factory batch of 20 cards on
+# 4 emulated readers with the live display, its status and its encrypted export.
 demo: setup
 	$(BIN)/python -m simtool demo
+	$(BIN)/python -m simtool batch demo
 
 lint: setup
-	$(BIN)/ruff check simtool tests bench
+	$(BIN)/ruff check simtool tests bench fuzz
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# Bounded fuzzing (issue 9): atheris harnesses (fuzz/) and a long hypothesis run, FUZZ_SECONDS each.
+# atheris is installed into the venv on first use; if pip cannot install it, fuzz/run.py says so and
+# gives the hypothesis run the whole budget.
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	@$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/pip install -q atheris \
+		|| echo "make fuzz: atheris could not be installed; falling back to a long hypothesis run"
+	$(BIN)/python fuzz/run.py --seconds $(FUZZ_SECONDS)
+
+# The full power-cut sweep (issue 9): every cut point of a personalization, both profiles, every card
+# model and protocol, real fsyncs (a few minutes).
+soak: setup
+	$(BIN)/python -m tests.hardening.soak
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -24,7 +24,9 @@ else:
         emulated_card,
         pcsc_card,
         personalized_card,
+        postgres_url,
         pytest_addoption,
         pytest_configure,
         simtool_pcscd,
+        simtool_postgres,
     )

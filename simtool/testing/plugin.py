@@ -12,6 +12,9 @@
   (`.path`) instead of memory. Starts pcscd (`pcscd -f`, root) when it is not
   running. When pcscd/vpcd cannot be had the test is skipped with the reason, or fails when CI=true.
 * `simtool_pcscd` (session): the `Pcscd` in use, for tests that restart it.
+* `simtool_postgres` (session): a throw-away PostgreSQL cluster (`simtool.testing.postgres`), started from
+  Debian's package in a temp dir on a loopback port, stopped and removed at the end. `postgres_url`: the URL
+  of a new empty database on it, per test. Skipped with the reason when it cannot start, failed when CI=true.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "pcsc: needs pcscd and the vsmartcard vpcd driver (simtool pcsc_card)")
+    config.addinivalue_line("markers", "postgres: needs a throw-away PostgreSQL cluster (simtool_postgres)")
 
 
 def _params(request: pytest.FixtureRequest) -> dict[str, Any]:
@@ -154,3 +158,36 @@ def pcsc_card(request: pytest.FixtureRequest, simtool_pcscd: Any, tmp_path: Path
         yield name
     finally:
         cm.__exit__(None, None, None)
+
+
+def _pg_unavailable(reason: str) -> None:
+    from simtool.testing.postgres import in_ci
+
+    if in_ci():
+        pytest.fail(f"PostgreSQL tests cannot run and CI=true: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL not usable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def simtool_postgres() -> Iterator[Any]:
+    """A throw-away PostgreSQL cluster for the session (a `PostgresCluster`: `.url(db)`, `.create_database()`)."""
+    from simtool.testing.postgres import PostgresUnavailable, start_cluster
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _pg_unavailable("psycopg 3 is not installed (pip install 'simtool[postgres]', or `make setup`)")
+    try:
+        cluster = start_cluster()
+    except PostgresUnavailable as e:
+        _pg_unavailable(str(e))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(simtool_postgres: Any) -> str:
+    """The URL (password included) of a new empty database on the session's cluster."""
+    return simtool_postgres.create_database()

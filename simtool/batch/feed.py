@@ -1,0 +1,283 @@
+"""Where a batch run gets its cards: one `CardSource` per reader.
+
+- `emu-feed:DIR[?latency_ms=N&protocol=T=1]`: an in-process stack of emulated cards, as a vendor's tray.
+  Each card is a state file `DIR/card-NNNNNN.json` (durable per write, like EEPROM); a card the run is done
+  with moves to `DIR/done/` (verified) or `DIR/rejected/` (failed or refused), and a fresh blank card with the
+  batch's vendor ADM1 (and the vendor's ICCID, for pre-printed batches) appears. A card still in DIR after a
+  crash is presented first when the run starts again. `emu-feed:` with no DIR keeps the cards in memory.
+- `pcsc:N` / `pcsc:NAME` (also a vpcd `--feed` slot): waits for a card to be inserted, and after it for the
+  card to be removed. With `?eject=CONTROL_SOCKET&slot=K` (a vpcd feed server) the run asks the server to
+  take the card out itself.
+- `emu:PATH`: one emulated card file, once.
+
+`card_ref` names the physical card to the ledger's journal (the feed's file), so a card that was being
+written when the station died is recognised even before its ICCID was written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import itertools
+import os
+import re
+import secrets
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from simtool.emulator.blank import create_card_file
+from simtool.emulator.card import Card
+from simtool.errors import InputError, NoCardError
+from simtool.transport.base import Reader
+from simtool.transport.emulated import EmulatedTransport
+
+# What a source needs to make a fresh card: (vendor ADM1, vendor-printed ICCID or None), or None when the batch
+# has nothing left for a fresh card.
+NewCard = Callable[[], "tuple[bytes, str | None] | None"]
+OUTCOME_DIRS = {"verified": "done", "skipped": "done", "failed": "rejected", "refused": "rejected"}
+_CARD_RE = re.compile(r"^card-(\d{6,})\.json$")
+_mem_ids = itertools.count(1)
+
+
+@dataclass
+class CardSlot:
+    """A card in a reader, opened."""
+
+    reader: Reader
+    card_ref: str | None
+    path: Path | None = None
+    fresh: bool = False  # made by the feed just now, from the batch's recipe
+
+
+class CardSource(ABC):
+    name: str
+    #: True when the source can tell that no more cards will come (a feed that the batch no longer fills)
+    finite: bool = True
+
+    def bind(self, new_card: NewCard) -> None:
+        """The batch's recipe for fresh blank cards (used by emulated feeds)."""
+        self._new_card = new_card
+
+    @abstractmethod
+    def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
+        """Wait for a card. None when `stop` is set, when `idle()` says the batch needs no more cards, or when
+        the source has no more cards."""
+
+    @abstractmethod
+    def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
+        """The run is done with this card ("verified", "skipped", "failed", "refused"; "unused" leaves it)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+def _params(uri: str) -> tuple[str, dict[str, str]]:
+    target, _, query = uri.partition("?")
+    return target, dict(parse_qsl(query, keep_blank_values=True))
+
+
+def _latency(uri: str, params: dict[str, str]) -> float:
+    try:
+        return float(params.get("latency_ms", 0))
+    except ValueError:
+        raise InputError(f"--reader {uri}: latency_ms must be a number") from None
+
+
+class EmuFeed(CardSource):
+    def __init__(self, uri: str) -> None:
+        rest, params = _params(uri.removeprefix("emu-feed:"))
+        self.uri = uri
+        self.latency_ms = _latency(uri, params)
+        self.protocol = params.get("protocol", "T=0")
+        if self.protocol not in ("T=0", "T=1"):
+            raise InputError(f"--reader {uri}: protocol must be T=0 or T=1")
+        self.directory = Path(rest).resolve() if rest else None
+        # In memory, card references must not repeat across runs: a journal entry must never match a new card.
+        self.name = f"emu-feed:{self.directory}" if self.directory else f"emu-feed:mem{next(_mem_ids)}"
+        self._ref_prefix = self.name if self.directory else f"{self.name}-{secrets.token_hex(4)}"
+        self._mem_count = itertools.count(1)
+        self._lock_fd: int | None = None
+        if self.directory is not None:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = os.open(self.directory / ".feed.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError as e:
+                raise InputError(f"--reader {uri}: cannot use {self.directory}: {e.strerror}") from None
+            try:  # one reader per tray: two would present the same card
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+                raise InputError(f"--reader {uri}: another reader or run is using {self.directory}") from None
+            self._next_number = max(self._numbers(), default=0) + 1
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _numbers(self) -> list[int]:
+        assert self.directory is not None
+        out = []
+        for d in (self.directory, self.directory / "done", self.directory / "rejected"):
+            if d.is_dir():
+                out += [int(m.group(1)) for f in os.listdir(d) if (m := _CARD_RE.match(f))]
+        return out
+
+    def pending(self) -> list[Path]:
+        """Cards still in the tray from an earlier run (oldest first)."""
+        if self.directory is None:
+            return []
+        return sorted((p for p in self.directory.iterdir() if _CARD_RE.match(p.name)), key=lambda p: p.name)
+
+    def pending_iccids(self) -> set[str]:
+        """The vendor ICCIDs printed on the cards still in the tray (not to be printed on another card)."""
+        from simtool.emulator.state import CardFile
+        from simtool.encoding.efs import ICCID
+
+        out = set()
+        for p in self.pending():
+            state = CardFile(p).load()
+            iccid = ICCID.decode(bytes(state.files[state.model.fs.find("EF.ICCID").path]))
+            if iccid:
+                out.add(iccid)
+        return out
+
+    def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
+        if stop.is_set():
+            return None
+        left = self.pending()
+        if left:
+            return self._open(left[0])
+        if idle():
+            return None
+        spec = self._new_card()
+        if spec is None:
+            return None
+        adm, iccid = spec
+        if self.directory is None:
+            card = Card.blank(adm=adm, iccid=iccid, protocol=self.protocol)
+            ref = f"{self._ref_prefix}/card-{next(self._mem_count):06d}"
+            return CardSlot(Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms), ref, fresh=True)
+        path = self.directory / f"card-{self._next_number:06d}.json"
+        self._next_number += 1
+        create_card_file(path, adm=adm, iccid=iccid, protocol=self.protocol)
+        slot = self._open(path)
+        slot.fresh = True
+        return slot
+
+    def _open(self, path: Path) -> CardSlot:
+        card = Card.load(path)
+        reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms)
+        return CardSlot(reader, str(path), path)
+
+    def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
+        slot.reader.close()
+        sub = OUTCOME_DIRS.get(outcome)
+        if slot.path is None or sub is None:
+            return
+        target = slot.path.parent / sub
+        target.mkdir(exist_ok=True)
+        os.replace(slot.path, target / slot.path.name)
+
+
+class EmuFile(CardSource):
+    """One emulated card file (`emu:PATH`): presented once."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.name = uri.partition("?")[0]
+        self._done = False
+
+    def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
+        from simtool.transport import open_reader
+
+        if self._done or stop.is_set():
+            return None
+        self._done = True
+        reader = open_reader(self.uri)
+        path = self.uri.removeprefix("emu:").partition("?")[0]
+        return CardSlot(reader, str(Path(path).resolve()) if path else None)
+
+    def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
+        slot.reader.close()
+
+
+class PcscSource(CardSource):
+    """A PC/SC reader: cards come and go by hand (or by a vpcd feed server's eject)."""
+
+    finite = False
+    POLL = 0.5
+
+    def __init__(self, uri: str, name: str | None = None) -> None:
+        self.uri = uri
+        target, params = _params(uri)
+        self.latency_ms = _latency(uri, params)
+        self.eject_socket = params.get("eject")
+        self.eject_slot = int(params.get("slot", "0"))
+        self.target = target.removeprefix("pcsc:")
+        self.reader_name = name
+        self.name = uri.partition("?")[0] if name is None else f"pcsc:{name}"
+
+    def _resolve(self) -> str:
+        if self.reader_name is None:
+            from simtool.transport.pcsc import list_readers, resolve_reader
+
+            self.reader_name = resolve_reader(self.target, [r["name"] for r in list_readers()])
+        return self.reader_name
+
+    def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
+        from simtool.transport import open_reader
+        from simtool.transport.pcsc import wait_for_card
+
+        name = self._resolve()
+        while not stop.is_set():
+            if idle():
+                return None
+            if wait_for_card(name, present=True, timeout=self.POLL):
+                try:
+                    reader = open_reader(f"pcsc:{name}", latency_ms=self.latency_ms)
+                except NoCardError:
+                    stop.wait(self.POLL)
+                    continue
+                return CardSlot(reader, None)
+        return None
+
+    def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
+        from simtool.transport.pcsc import wait_for_card
+
+        slot.reader.close()
+        if outcome == "unused":
+            return
+        if self.eject_socket:  # the feed server swaps the card itself and answers once the next one is in
+            from simtool.transport.vpcd import send_control
+
+            send_control(self.eject_socket, {"cmd": "eject", "slot": self.eject_slot})
+            return
+        name = self._resolve()
+        while not stop.is_set() and not wait_for_card(name, present=False, timeout=self.POLL):
+            pass
+
+
+def open_source(uri: str) -> CardSource:
+    """The card source for one `--reader URI`."""
+    if uri.startswith("emu-feed:"):
+        return EmuFeed(uri)
+    if uri.startswith("pcsc:"):
+        return PcscSource(uri)
+    if uri.startswith("emu:"):
+        return EmuFile(uri)
+    raise InputError(f"--reader {uri}: expected emu-feed:DIR, emu-feed:, pcsc:N, pcsc:NAME or emu:PATH")
+
+
+def all_pcsc_sources() -> list[CardSource]:
+    """`--readers all`: every PC/SC reader pcscd knows. NoCardError (exit 3) when there is none."""
+    from simtool.transport.pcsc import list_readers
+
+    readers = list_readers()
+    if not readers:
+        raise NoCardError("--readers all: pcscd reports no reader")
+    return [PcscSource(f"pcsc:{r['name']}", name=r["name"]) for r in readers]

@@ -1,0 +1,378 @@
+"""Factory commands: `keys new`, `batch create|run|status|export|decrypt|void|demo` (issue 6).
+
+Secrets reach these commands from files or the environment (`--adm-hex-file`, `--op-file`, `--transport-key
+FILE` or $SIMTOOL_TRANSPORT_KEY) and leave them only sealed, except `batch decrypt`, whose purpose it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from simtool.cli.common import add_secret, emit_json, group, secret
+from simtool.errors import EXIT_OK, InputError
+
+DEMO_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "kpn-wechat-1gb-15d.yaml"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    keys = group(sub, "keys", "transport keys for sealing secrets at rest")
+    k = keys.add_parser("new", help="create a 32-byte transport key (mode 0600) and print its KCV")
+    k.add_argument("file", metavar="FILE")
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_keys_new)
+
+    b = group(sub, "batch", "factory batches: create, run on many readers, status, export")
+
+    c = b.add_parser("create", help="allocate identities and keys for a batch of cards")
+    c.add_argument("directory", metavar="DIR")
+    c.add_argument("--profile", required=True, metavar="PROFILE")
+    c.add_argument("--count", type=int, metavar="N", help="number of cards (default: the rows of --input)")
+    c.add_argument("--iccid-start", metavar="ICCID",
+                   help="first ICCID: 19/20 digits with a valid Luhn digit, or 18 digits (the digit is appended)")
+    c.add_argument("--append-luhn", action="store_true", help="--iccid-start is an 18/19-digit payload")
+    c.add_argument("--imsi-start", required=True, metavar="IMSI", help="first IMSI, inside the profile's MCC/MNC")
+    c.add_argument("--msisdn-start", metavar="E164", help="first MSISDN, e.g. +31612000001")
+    c.add_argument("--transport-key", metavar="FILE", help="the operator's transport key (or $SIMTOOL_TRANSPORT_KEY)")
+    add_secret(c, "--adm-hex", "the vendor's ADM1 key for every card, 16 hex digits")
+    c.add_argument("--adm-file", metavar="FILE", help="file with the vendor's ADM1 key (16 hex digits)")
+    c.add_argument("--input", metavar="VENDOR.csv", help="the vendor's file: ADM1 per card, pre-printed ICCIDs")
+    add_secret(c, "--op", "the operator's OP, 32 hex digits (OPc is derived per card; default: random OPc)")
+    c.add_argument("--ledger", metavar="URL", help="ledger URL (default sqlite:///DIR/ledger.db)")
+    c.add_argument("--workers", type=int, metavar="N", help=argparse.SUPPRESS)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_create)
+
+    r = b.add_parser("run", help="flash the batch's cards on one or more readers")
+    r.add_argument("directory", metavar="DIR")
+    src = r.add_mutually_exclusive_group(required=True)
+    src.add_argument("--reader", action="append", metavar="URI",
+                     help="emu-feed:DIR, emu-feed:, pcsc:N or pcsc:NAME; repeat for more readers")
+    src.add_argument("--readers", choices=["all"], help="every PC/SC reader")
+    r.add_argument("--max-cards", type=int, metavar="N", help="stop after N cards")
+    r.add_argument("--max-failures", type=int, default=3, metavar="N",
+                   help="a reader stops after N consecutive failed cards (default 3)")
+    r.add_argument("--min-adm-tries", type=int, default=3, metavar="N", help="ADM guard (default 3)")
+    r.add_argument("--lease-ttl", type=float, default=60.0, metavar="S", help="lease lifetime without heartbeat")
+    r.add_argument("--transport-key", metavar="FILE", help="default: the file named at create")
+    r.add_argument("--ledger", metavar="URL")
+    r.add_argument("--json", action="store_true", help="one JSON event per line instead of the live display")
+    r.set_defaults(func=cmd_run)
+
+    s = b.add_parser("status", help="counts, failures, cards in flight, per-reader figures")
+    s.add_argument("directory", metavar="DIR")
+    s.add_argument("--ledger", metavar="URL")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    e = b.add_parser("export", help="the operator's output file: verified cards, secrets sealed")
+    e.add_argument("directory", metavar="DIR")
+    e.add_argument("--out", required=True, metavar="FILE")
+    e.add_argument("--force", action="store_true", help="replace an existing output file")
+    e.add_argument("--transport-key", metavar="FILE")
+    e.add_argument("--ledger", metavar="URL")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_export)
+
+    d = b.add_parser("decrypt", help="the operator's side: print an export's rows in the clear")
+    d.add_argument("file", metavar="FILE")
+    d.add_argument("--transport-key", metavar="FILE")
+    d.add_argument("--out", metavar="FILE", help="write the clear rows to FILE (0600) instead of stdout")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_decrypt)
+
+    v = b.add_parser("void", help="take an identity out of the batch for good (lost or destroyed card)")
+    v.add_argument("directory", metavar="DIR")
+    v.add_argument("iccid", metavar="ICCID")
+    v.add_argument("--reason", required=True, metavar="TEXT")
+    v.add_argument("--ledger", metavar="URL")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_void)
+
+    m = b.add_parser("demo", help="the factory job on emulated readers: create, run live, status, export")
+    m.add_argument("--dir", metavar="DIR", help="where to put it (default: a new directory under /tmp)")
+    m.add_argument("--count", type=int, default=20, metavar="N")
+    m.add_argument("--readers", type=int, default=4, metavar="N")
+    m.add_argument("--latency-ms", type=float, default=10.0, metavar="MS", help="per APDU (default 10)")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_demo)
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------
+def _open(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(batch dir, ledger, batch record) for DIR, with --ledger overriding the URL stored at create."""
+    from simtool.batch.batchdir import BatchDir
+    from simtool.batch.ledger import open_ledger
+
+    bdir = BatchDir.load(args.directory)
+    ledger = open_ledger(args.ledger or bdir.ledger)
+    batch = ledger.batch(bdir.batch_id)
+    if batch is None:
+        ledger.close()
+        raise InputError(f"{args.directory}: batch {bdir.batch_id} is not in ledger {bdir.ledger}")
+    return bdir, ledger, batch
+
+
+def _key(args: argparse.Namespace, bdir: Any, batch: Any) -> bytes:
+    from simtool.batch.keys import check_kcv, load_transport_key
+
+    path = args.transport_key or (bdir.transport_key if bdir is not None else None)
+    key = load_transport_key(path)
+    check_kcv(key, batch.kcv, args.transport_key or path or "$SIMTOOL_TRANSPORT_KEY")
+    return key
+
+
+def _printer(lock: threading.Lock):
+    def emit(ev: dict[str, Any]) -> None:
+        with lock:
+            sys.stdout.write(json.dumps(ev, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    return emit
+
+
+# -- commands ----------------------------------------------------------------------------------------------------
+def cmd_keys_new(args: argparse.Namespace) -> int:
+    from simtool.batch.keys import create_key_file
+
+    value = create_key_file(args.file)
+    if args.json:
+        emit_json({"file": args.file, "kcv": value})
+    else:
+        print(f"transport key written to {args.file} (mode 0600); KCV {value}")
+    return EXIT_OK
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from simtool.batch.create import CreateRequest, create_batch
+    from simtool.batch.keys import read_hex_file
+    from simtool.profile.identity import adm_from_hex
+
+    problems: list[str] = []
+    adm, source = None, "--adm-hex"
+    hx = secret(args, "--adm-hex")
+    if hx is not None and args.adm_file:
+        problems.append("--adm-hex and --adm-file: give one")
+    if hx is not None:
+        try:
+            adm = adm_from_hex(hx)
+        except ValueError as e:
+            problems.append(f"--adm-hex: {e}")
+    elif args.adm_file:
+        source = f"--adm-file {args.adm_file}"
+        try:
+            adm = read_hex_file(args.adm_file, "--adm-file", 8)
+        except InputError as e:
+            problems += e.errors
+    op = None
+    op_text = secret(args, "--op")
+    if op_text is not None:
+        if len(op_text) != 32 or not all(ch in "0123456789abcdefABCDEF" for ch in op_text):
+            problems.append(f"--op: must be 32 hex digits (16 bytes), got {len(op_text)} characters")
+        else:
+            op = bytes.fromhex(op_text)
+    req = CreateRequest(directory=args.directory, profile=args.profile, imsi_start=args.imsi_start,
+                        transport_key=args.transport_key, count=args.count, iccid_start=args.iccid_start,
+                        append_luhn=args.append_luhn, msisdn_start=args.msisdn_start, adm=adm, adm_source=source,
+                        vendor_file=args.input, op=op, ledger=args.ledger, workers=args.workers, problems=problems)
+    res = create_batch(req)
+    out = {**res.as_dict(), "seconds": round(res.seconds, 3)}
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"batch {out['batch']} in {args.directory}: {out['count']} cards of {out['profile']}, "
+              f"ICCID {out['iccid_first']}..{out['iccid_last']}, IMSI {out['imsi_first']}..{out['imsi_last']}"
+              + (f", MSISDN {out['msisdn_first']}..{out['msisdn_last']}" if out["msisdn_first"] else ""))
+        print(f"  ledger {out['ledger']}; secrets sealed under transport key KCV {out['kcv']}; "
+              f"{res.seconds:.1f} s")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simtool.batch.feed import all_pcsc_sources, open_source
+    from simtool.batch.runner import Runner, RunOptions
+
+    if args.max_failures < 1 or (args.max_cards is not None and args.max_cards < 1):
+        raise InputError("--max-failures and --max-cards: at least 1")
+    bdir, ledger, batch = _open(args)
+    with ledger:
+        key = _key(args, bdir, batch)
+        sources = all_pcsc_sources() if args.readers == "all" else [open_source(u) for u in args.reader]
+        opts = RunOptions(max_cards=args.max_cards, max_failures=args.max_failures, lease_ttl=args.lease_ttl,
+                          min_adm_tries=args.min_adm_tries)
+        if args.json:
+            runner = Runner(ledger, batch, key, sources, opts, emit=_printer(threading.Lock()))
+            summary = runner.run()
+            _printer(threading.Lock())({"event": "summary", **summary.as_dict()})
+            return summary.exit_code
+        return _run_live(ledger, batch, key, sources, opts)
+
+
+def _run_live(ledger: Any, batch: Any, key: bytes, sources: list, opts: Any) -> int:
+    from simtool.batch.runner import Runner
+    from simtool.cli.live import LiveDisplay
+
+    holder: dict[str, LiveDisplay] = {}
+    runner = Runner(ledger, batch, key, sources, opts, emit=lambda ev: holder["d"].on_event(ev) if holder else None)
+    display = LiveDisplay(runner)
+    holder["d"] = display
+    with display:
+        summary = runner.run()
+    d = summary.as_dict()
+    display.console.print(f"{summary.reason}. Verified this run: {d['verified_this_run']} in {d['seconds']:.1f} s "
+                          f"({d['cards_per_min']} cards/min).", highlight=False)
+    return summary.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from simtool.batch.status import batch_status
+
+    _, ledger, batch = _open(args)
+    with ledger:
+        st = batch_status(ledger, batch)
+    if args.json:
+        emit_json(st)
+        return EXIT_OK
+    b, c = st["batch"], st["counts"]
+    print(f"batch {b['id']}: {b['count']} cards of {b['profile']} (sha256 {b['profile_sha256'][:16]}…), "
+          f"KCV {b['kcv']}, simtool {b['simtool_version']}, created {b['created']}")
+    print("  " + "  ".join(f"{k} {v}" for k, v in c.items()) + f"  (left {st['left']})")
+    if st["failures"]:
+        print("failed:")
+        for f in st["failures"]:
+            print(f"  {f['iccid']} ({f['updated']}): {f['reason']}")
+    if st["in_flight_or_waiting"]:
+        print("in flight, or waiting for their card to come back:")
+        for f in st["in_flight_or_waiting"]:
+            print(f"  {f['iccid']} {f['state']} on {f['reader']}" + (f" (card {f['card']})" if f["card"] else ""))
+    if st["voided"]:
+        print("voided:")
+        for f in st["voided"]:
+            print(f"  {f['iccid']} ({f['time']}): {f['detail']}")
+    if st["readers"]:
+        print("readers:")
+        for r in st["readers"]:
+            print(f"  {r['reader']}: verified {r['verified']}, failed {r['failed']}, refused {r['refused']}, "
+                  f"{r['cards_per_min']} cards/min ({r['first']} .. {r['last']})")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from simtool.batch.export import write_export
+
+    bdir, ledger, batch = _open(args)
+    with ledger:
+        key = _key(args, bdir, batch)
+        n = write_export(ledger, batch, key, args.out, overwrite=args.force)
+        counts = ledger.counts(batch.id)
+    out = {"batch": batch.id, "out": args.out, "rows": n, "kcv": batch.kcv, "profile_sha256": batch.profile_sha256,
+           "not_exported": {k: v for k, v in counts.items() if k != "verified" and v}}
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"exported {n} verified cards of batch {batch.id} to {args.out} (mode 0600, sealed under KCV "
+              f"{batch.kcv})" + (f"; not exported: {out['not_exported']}" if out["not_exported"] else ""))
+    return EXIT_OK
+
+
+def cmd_decrypt(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from simtool.batch.export import COLUMNS, read_export
+    from simtool.batch.keys import load_transport_key
+
+    key = load_transport_key(args.transport_key)
+    exp = read_export(args.file, key)
+    rows = list(exp.decrypt(key))
+    if args.json:
+        text = json.dumps({"header": exp.header, "rows": rows}, indent=2) + "\n"
+    else:
+        buf = io.StringIO()
+        buf.write("".join(f"# {k}: {v}\n" for k, v in exp.header.items()))
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for r in rows:
+            w.writerow([r[c] or "" for c in COLUMNS])
+        text = buf.getvalue()
+    if args.out:
+        from simtool.crypto.secrets import write_secret_file
+
+        write_secret_file(args.out, text.encode("utf-8"))
+        print(f"{len(rows)} rows in the clear written to {args.out} (mode 0600)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_void(args: argparse.Namespace) -> int:
+    import getpass
+    import socket
+    import time
+
+    _, ledger, batch = _open(args)
+    if not args.reason.strip():
+        raise InputError("--reason: say why (it goes into the audit trail)")
+    with ledger:
+        before = ledger.get(batch.id, args.iccid)
+        row = ledger.void(batch.id, args.iccid, args.reason.strip(),
+                          f"{getpass.getuser()}@{socket.gethostname()}", time.time())
+    out = {"batch": batch.id, "iccid": row.iccid, "imsi": row.imsi, "was": before.state if before else None,
+           "state": row.state, "reason": row.reason}
+    if args.json:
+        emit_json(out)
+    else:
+        print(f"voided {row.iccid} (IMSI {row.imsi}, was {out['was']}): {row.reason}")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The factory job of `make demo`: 20 cards of the 1 GB plan on 4 emulated readers, live; then status,
+    export and a check that the operator can open the export."""
+    import tempfile
+
+    from simtool.batch.create import CreateRequest, create_batch
+    from simtool.batch.export import read_export, write_export
+    from simtool.batch.keys import create_key_file, load_transport_key
+
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="simtool-demo-"))
+    base.mkdir(parents=True, exist_ok=True)
+    key_file = base / "transport.key"
+    kcv = create_key_file(key_file)
+    bdir = base / "batch"
+    say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    say(f"== transport key {key_file} (KCV {kcv})")
+    res = create_batch(CreateRequest(
+        directory=str(bdir), profile=str(DEMO_PROFILE), imsi_start="204080000000001", transport_key=str(key_file),
+        count=args.count, iccid_start="8931080000000000019", msisdn_start="+31612000001",
+        adm=bytes.fromhex("3131313131313131")))
+    say(f"== batch {res.batch.id}: {res.batch.count} cards of {res.batch.profile_name} in {bdir}")
+    # The emulated cards' files play the cards' own memory: they live apart from the ledger (DESIGN.md §4).
+    readers = [f"emu-feed:{base}/cards/feed{i + 1}?latency_ms={args.latency_ms:g}" for i in range(args.readers)]
+    say(f"== simtool batch run {bdir} " + " ".join(f"--reader {u}" for u in readers))
+    run_args = argparse.Namespace(directory=str(bdir), reader=readers, readers=None, max_cards=None, max_failures=3,
+                                  min_adm_tries=3, lease_ttl=60.0, transport_key=None, ledger=None, json=args.json)
+    code = cmd_run(run_args)
+    say(f"== simtool batch status {bdir}")
+    if not args.json:
+        cmd_status(argparse.Namespace(directory=str(bdir), ledger=None, json=False))
+    out = base / "export.txt"
+    from simtool.batch.batchdir import BatchDir
+    from simtool.batch.ledger import open_ledger
+
+    b = BatchDir.load(bdir)
+    with open_ledger(b.ledger) as ledger:
+        batch = ledger.batch(b.batch_id)
+        n = write_export(ledger, batch, load_transport_key(key_file), out)
+    rows = list(read_export(out, load_transport_key(key_file)).decrypt(load_transport_key(key_file)))
+    say(f"== simtool batch export {bdir} --out {out}: {n} cards; `simtool batch decrypt {out} --transport-key "
+        f"{key_file}` opens all {len(rows)} rows")
+    if args.json:  # one more JSON line after the run's event stream
+        _printer(threading.Lock())({"event": "demo", "directory": str(base), "batch": res.batch.id, "exported": n,
+                                    "export": str(out), "transport_key": str(key_file), "kcv": kcv,
+                                    "run_exit_code": code})
+    return code if code else EXIT_OK

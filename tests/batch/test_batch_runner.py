@@ -1,0 +1,142 @@
+"""The runner's recognition paths and reader stops, with hand-made cards (as a person inserts them: no journal
+reference): a half-written card is recognised by its IMSI and finished with its own identity; a card that
+comes back verified is skipped; a reader stops after N consecutive failures and says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from simtool.batch.batchdir import BatchDir
+from simtool.batch.feed import CardSlot, CardSource
+from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
+from simtool.batch.ledger import open_ledger
+from simtool.batch.runner import Runner, RunOptions, load_frozen_profile
+from simtool.emulator import Card
+from simtool.errors import NoCardError
+from simtool.personalize.flash import flash
+from simtool.profile.identity import Identity
+from simtool.transport.base import Reader
+from simtool.transport.emulated import EmulatedTransport
+from tests.batch.batch_helpers import ICCID0
+
+ADM = bytes.fromhex("3131313131313131")
+
+
+class _Tray(CardSource):
+    def __init__(self, cards, name="tray"):
+        self.name = name
+        self.cards = list(cards)
+        self.outcomes: list[str] = []
+
+    def next_card(self, stop, idle):
+        return CardSlot(Reader(EmulatedTransport(self.cards.pop(0), self.name)), None) if self.cards else None
+
+    def finish(self, slot, outcome, stop):
+        self.outcomes.append(outcome)
+
+
+class _PulledOut(EmulatedTransport):
+    """The card leaves the reader after `n` APDUs."""
+
+    def __init__(self, card, n):
+        super().__init__(card, "pulled")
+        self.n = n
+
+    def transmit(self, apdu):
+        self.n -= 1
+        if self.n < 0:
+            raise NoCardError("pulled: the card went away")
+        return super().transmit(apdu)
+
+
+def _identity(row, sealer) -> Identity:
+    s = CardSecrets.unpack(sealer.open(row.secrets, row.iccid))
+    return Identity(iccid=row.iccid, imsi=row.imsi, ki=s.ki, opc=s.opc, pin1=s.pin1, puk1=s.puk1, pin2=s.pin2,
+                    puk2=s.puk2, adm1=s.adm1, msisdn=row.msisdn)
+
+
+@pytest.fixture
+def batch(make_batch, key_file):
+    d = make_batch(3)
+    bdir = BatchDir.load(d)
+    with open_ledger(bdir.ledger) as ledger:
+        yield ledger, ledger.batch(bdir.batch_id), load_transport_key(key_file)
+
+
+def test_half_written_card_is_finished_with_its_own_identity(batch):
+    ledger, rec, key = batch
+    sealer = Sealer(key)
+    # A station took the first identity, journaled `writing`, and died after a few writes: the card has the
+    # IMSI (ADF.USIM is written first) but no ICCID yet. The ADM guard relaxes for it (its key is proven),
+    # not for a blank card.
+    row = ledger.lease_next(rec.id, "gone:1:abc", "pcsc:0", 0.0, 0.0)
+    card = Card.blank(adm=ADM)
+    with pytest.raises(NoCardError):
+        flash(Reader(_PulledOut(card, 20)), load_frozen_profile(rec), _identity(row, sealer),
+              before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None))
+    card.state.counters["adm1"] = 2  # and the power went while a VERIFY had taken its try
+    unlucky = Card.blank(adm=ADM)
+    unlucky.state.counters["adm1"] = 2  # the same, on a blank card: its key was never proven
+    tray = _Tray([card, unlucky, Card.blank(adm=ADM)])
+    events = []
+    summary = Runner(ledger, rec, key, [tray], RunOptions(), emit=events.append).run()
+    assert tray.outcomes == ["verified", "refused", "verified"]
+    assert "ADM1 has 2 tries left, fewer than the guard's minimum of 3" in str(events)
+    assert ledger.get(rec.id, ICCID0).state == "verified"
+    states = [e.state for e in ledger.events(rec.id, ICCID0)]
+    assert states == ["leased", "writing", "writing", "writing", "verified"]  # journal, came back, journal, ok
+    second = [e.state for e in ledger.events(rec.id, "8931080000000000027")]
+    assert second[:4] == ["leased", "free", "leased", "free"]  # taken for the odd cards, released unwritten
+    assert summary.counts["verified"] == 2 and summary.counts["free"] == 1
+
+
+def test_card_that_comes_back_verified_is_skipped(batch):
+    ledger, rec, key = batch
+    card = Card.blank(adm=ADM)
+    r1 = Runner(ledger, rec, key, [_Tray([card])], RunOptions(max_cards=1)).run()
+    assert r1.counts["verified"] == 1
+    card.reset()
+    tray = _Tray([card])
+    events = []
+    Runner(ledger, rec, key, [tray], RunOptions(), emit=events.append).run()
+    assert tray.outcomes == ["skipped"]
+    assert any(e.get("state") == "skipped" and e["iccid"] == ICCID0 for e in events)
+    assert [e.state for e in ledger.events(rec.id, ICCID0)].count("verified") == 1
+
+
+def test_reader_stops_after_consecutive_failures(batch):
+    ledger, rec, key = batch
+    wrong = bytes.fromhex("3232323232323232")  # the vendor shipped cards with another ADM1 key
+    bad = _Tray([Card.blank(adm=wrong) for _ in range(5)], name="bad")
+    good = _Tray([Card.blank(adm=ADM) for _ in range(3)], name="good")
+    events = []
+    summary = Runner(ledger, rec, key, [bad, good], RunOptions(max_failures=2), emit=events.append).run()
+    assert bad.outcomes == ["refused", "refused"]
+    stop = [e for e in events if e.get("event") == "reader" and e.get("state") == "stopped"]
+    assert stop and stop[0]["reader"] == "bad" and "2 consecutive failed cards" in stop[0]["detail"]
+    assert summary.counts["verified"] == 3 and summary.exit_code == 0
+    refusals = [e["detail"] for e in events if e.get("state") == "refused"]
+    assert all("refused the ADM1 key" in r for r in refusals)
+    assert "3232323232323232" not in str(events) and "3131313131313131" not in str(events)
+    assert {r.state for r in ledger.rows(rec.id)} == {"verified"}
+
+
+def test_card_pulled_mid_write_fails_then_is_finished_when_it_comes_back(batch):
+    ledger, rec, key = batch
+    card = Card.blank(adm=ADM)
+
+    class _Once(_Tray):
+        def next_card(self, stop, idle):
+            if not self.cards:
+                return None
+            c = self.cards.pop(0)
+            t = _PulledOut(c, 40) if not self.outcomes else EmulatedTransport(c, "tray")
+            return CardSlot(Reader(t), None)
+
+    tray = _Once([card, card])
+    summary = Runner(ledger, rec, key, [tray], RunOptions(max_failures=3)).run()
+    assert tray.outcomes == ["failed", "verified"]
+    assert [e.state for e in ledger.events(rec.id, ICCID0)] == ["leased", "writing", "failed", "writing", "writing",
+                                                                 "verified"]
+    assert ledger.get(rec.id, ICCID0).state == "verified"
+    assert summary.counts["verified"] == 1
