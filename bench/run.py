@@ -22,6 +22,7 @@ PARTS = [
     ("emulator_in_process", "bench_emulator"),
     ("pcsc", "bench_pcsc"),
     ("batch", "bench_batch"),
+    ("postgres", "bench_pg"),
     ("auth", "bench_auth"),
 ]
 

@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # PC/SC: pcscd and the vsmartcard vpcd driver (emulated cards as readers), pcsc-tools (scriptor,
 # pcsc_scan) for the interop tests, and what pyscard needs to build from source (gcc, swig, libpcsclite-dev).
-PKGS=(python3-venv pcscd libpcsclite-dev swig gcc python3-dev vsmartcard-vpcd pcsc-tools)
+# PostgreSQL: the server binaries (/usr/lib/postgresql/<version>/bin) for the throw-away clusters of the
+# ledger tests and bench (simtool/testing/postgres.py); Debian's own `main` cluster is not used.
+PKGS=(python3-venv pcscd libpcsclite-dev swig gcc python3-dev vsmartcard-vpcd pcsc-tools postgresql)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -9,8 +9,12 @@
     def test_my_pcsc_tool(pcsc_card):                  # "Virtual PCD 00 00": a card behind pcscd + vpcd
         subprocess.run(["my-tool", "--reader", pcsc_card], check=True)
 
-The fixtures live in `simtool.testing.plugin`; pcscd/vpcd helpers in `simtool.testing.pcscd`. Loading
-the plugin imports neither pyscard nor the emulator: that happens when a fixture is used.
+    def test_my_ledger(postgres_url):                  # a new database on a throw-away PostgreSQL cluster
+        ledger = open_ledger(postgres_url, create=True)
+
+The fixtures live in `simtool.testing.plugin`; pcscd/vpcd helpers in `simtool.testing.pcscd`, the
+PostgreSQL cluster in `simtool.testing.postgres`. Loading the plugin imports neither pyscard, psycopg nor
+the emulator: that happens when a fixture is used.
 """
 
 from __future__ import annotations

@@ -34,6 +34,8 @@ from pathlib import Path
 
 SETUP_HINT = "install Debian's postgresql package (`make setup` as root, or `apt-get install -y postgresql`)"
 SERVICE_USER = "postgres"
+PREFIX = "simtool-pg-"
+OWNER_FILE = "owner.pid"
 _db_numbers = itertools.count(1)
 
 
@@ -63,6 +65,19 @@ def find_bindir() -> Path | None:
         return max(found)[1]
     initdb = shutil.which("initdb")
     return Path(initdb).resolve().parent if initdb else None
+
+
+def _parent_dir(run_as: str | None) -> Path:
+    """Where the cluster's directory goes: the temp dir, unless the server's user could not reach it (a root-only
+    $TMPDIR) or its socket path would be too long for a Unix socket; then /tmp."""
+    tmp = Path(tempfile.gettempdir())
+    if len(str(tmp)) > 60:
+        return Path("/tmp")
+    if run_as is not None:
+        for d in (tmp, *tmp.parents):
+            if not os.stat(d).st_mode & 0o001:  # others may not traverse it
+                return Path("/tmp")
+    return tmp
 
 
 def _free_port() -> int:
@@ -175,9 +190,11 @@ def start_cluster(*, durable: bool = False, max_connections: int = 200, timeout:
     if bindir is None:
         raise PostgresUnavailable(f"PostgreSQL server binaries (initdb, pg_ctl) not found: {SETUP_HINT}")
     run_as, uid, gid = _run_as()
-    base = Path(tempfile.mkdtemp(prefix="simtool-pg-"))
+    reap_stale(bindir, run_as)
+    base = Path(tempfile.mkdtemp(prefix=PREFIX, dir=_parent_dir(run_as)))
     cluster: PostgresCluster | None = None
     try:
+        (base / OWNER_FILE).write_text(f"{os.getpid()}\n")  # whose cluster: see reap_stale()
         os.chmod(base, 0o700)
         os.chown(base, uid, gid)
         password = secrets.token_urlsafe(18)
@@ -224,6 +241,35 @@ def start_cluster(*, durable: bool = False, max_connections: int = 200, timeout:
         else:
             shutil.rmtree(base, ignore_errors=True)
         raise
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale(bindir: Path, run_as: str | None) -> list[Path]:
+    """Stop and remove the clusters of earlier processes that died without stopping them (a killed test run):
+    those whose owner pid is gone. Clusters of live processes (another session's tests) are left alone."""
+    reaped = []
+    for base in _parent_dir(run_as).glob(PREFIX + "*"):
+        try:
+            pid = int((base / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue  # being set up right now, or not ours
+        if pid == os.getpid() or _pid_alive(pid):
+            continue
+        if (base / "data" / "postmaster.pid").exists():
+            _run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "-w", "-t", "30", "stop"],
+                 run_as, base, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+        reaped.append(base)
+    return reaped
 
 
 def _log_tail(cluster: PostgresCluster) -> str:

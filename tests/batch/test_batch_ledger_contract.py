@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -92,6 +93,17 @@ def test_batch_and_identities_read_back_the_same(ledger):
     assert [r.iccid for r in ledger.peek_free("B1", skip=[iccids[0], iccids[2]], limit=3)] == [iccids[1], *iccids[3:5]]
     assert [e.state for e in ledger.events("B1")] == ["batch-created"]
     assert list(ledger.rows("B1", ("verified",))) == []
+
+
+def test_values_come_back_byte_for_byte(ledger):
+    secrets = bytes(range(256)) + b"\\\t\n\r\\N"  # every byte, and what COPY's text format would trip on
+    odd = "B-1_x.y"
+    ledger.create_batch(_record(odd, 2, options={"vendor_file": "a\tb\\c\nd", "ü": None}),
+                        [(0, "8931080000000000019", "204080000000001", "+31612000001", secrets),
+                         (1, "8931080000000000027", "204080000000002", None, b"")], [])
+    rows = list(ledger.rows(odd))
+    assert [(r.msisdn, r.secrets) for r in rows] == [("+31612000001", secrets), (None, b"")]
+    assert ledger.batch(odd).options == {"vendor_file": "a\tb\\c\nd", "ü": None}
 
 
 def test_lease_write_verify_in_order_with_events(ledger):
@@ -373,6 +385,9 @@ def test_pg_urls_missing_databases_and_passwords(simtool_postgres, postgres_url,
     assert simtool_postgres.password not in str(e.value)
     with open_ledger(f"{base}/{name}_new", create=True) as led:  # `batch create` makes the database
         assert led.batches() == [] and simtool_postgres.password not in led.url
+    in_query = f"{base.replace(':' + simtool_postgres.password, '')}/{name}?password={simtool_postgres.password}"
+    with open_ledger(in_query) as led:  # libpq's other place for a password
+        assert simtool_postgres.password not in led.url and led.url.endswith(f"/{name}")
     wrong = good.replace(simtool_postgres.password, "not-the-password")
     with pytest.raises(LedgerError) as e:
         open_ledger(wrong)
@@ -392,3 +407,19 @@ def test_pg_urls_missing_databases_and_passwords(simtool_postgres, postgres_url,
     for led in out:
         assert led.batches() == []
         led.close()
+
+
+def test_pg_helper_reaps_the_cluster_of_a_killed_run(simtool_postgres):
+    import subprocess
+    import sys
+
+    from simtool.testing.postgres import reap_stale
+
+    code = ("import os, sys; from simtool.testing.postgres import start_cluster; c = start_cluster(); "
+            "print(c.base, flush=True); os.kill(os.getpid(), 9)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       cwd=Path(__file__).resolve().parents[2])
+    base = Path(r.stdout.strip())
+    assert r.returncode == -9 and (base / "data" / "postmaster.pid").exists(), r.stderr
+    assert base in reap_stale(simtool_postgres.bindir, simtool_postgres.run_as)
+    assert not base.exists() and simtool_postgres.running()  # ours, whose owner lives, is left alone

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from simtool.batch.alloc import Allocation
 from simtool.batch.export import read_export
 from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
 from simtool.batch.ledger import open_ledger, redact_url
@@ -235,3 +236,31 @@ def test_a_station_killed_half_way_recovers_its_cards(sim, simtool_postgres, pos
     print(f"\nkilled at {killed_at['verified']}/{CARDS} verified with {len(writing_at_kill)} cards in writing; "
           f"victim: {len(first_run)} + {len(restarted.verified())} cards, others: {len(other_cards)}; "
           f"whole test {_elapsed(t0)}")
+
+
+def test_every_batch_command_takes_a_postgres_ledger(sim, simtool_postgres, postgres_url, key_file, tmp_path):
+    d = tmp_path / "b"
+    r = sim("batch", "create", d, "--profile", PROFILE, "--count", 6, "--adm-hex", ADM_HEX, "--iccid-start", ICCID0,
+            "--imsi-start", IMSI0, "--transport-key", key_file, "--ledger", postgres_url, "--json")
+    assert r.code == 0, r.err
+    assert r.json()["ledger"] == redact_url(postgres_url)
+    r = sim("batch", "create", tmp_path / "clash", "--profile", PROFILE, "--count", 2, "--adm-hex", ADM_HEX,
+            "--iccid-start", ICCID0, "--imsi-start", "204080000000100", "--transport-key", key_file,
+            "--ledger", postgres_url)
+    assert r.code == 2 and "overlaps batch" in r.err  # one ledger, many batches: ranges checked inside it
+    r = sim("batch", "run", d, "--ledger", postgres_url, "--reader", "emu-feed:", "--max-cards", 3, "--json")
+    assert r.code == 0, r.err
+    iccid = Allocation(count=6, imsi_start=int(IMSI0), imsi_width=15, iccid_payload_start=int(ICCID0[:-1]),
+                       iccid_payload_width=18).iccid(5)
+    r = sim("batch", "void", d, iccid, "--reason", "card broken at the vendor", "--ledger", postgres_url, "--json")
+    assert r.code == 0 and r.json()["state"] == "voided", r.err
+    r = sim("batch", "status", d, "--ledger", postgres_url, "--json")
+    assert r.code == 0 and r.json()["counts"] == {"free": 2, "leased": 0, "writing": 0, "verified": 3, "failed": 0,
+                                                 "voided": 1}
+    assert r.json()["voided"][0]["iccid"] == iccid
+    r = sim("batch", "export", d, "--ledger", postgres_url, "--out", tmp_path / "out.txt", "--json")
+    assert r.code == 0 and r.json()["rows"] == 3, r.err
+    r = sim("batch", "decrypt", tmp_path / "out.txt", "--transport-key", key_file, "--json")
+    assert r.code == 0 and len(r.json()["rows"]) == 3
+    out = "".join(sim(*a).out for a in [("batch", "status", d, "--ledger", postgres_url)])
+    assert simtool_postgres.password not in out + (d / "batch.json").read_text()
