@@ -56,6 +56,8 @@ class CardSource(ABC):
     name: str
     #: True when the source can tell that no more cards will come (a feed that the batch no longer fills)
     finite: bool = True
+    #: `--trace`: where each reader's masked APDU lines go (None: no trace)
+    trace: Callable[[str], None] | None = None
 
     def bind(self, new_card: NewCard) -> None:
         """The batch's recipe for fresh blank cards (used by emulated feeds)."""
@@ -72,6 +74,13 @@ class CardSource(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
+
+    def _trace(self) -> Callable[[str], None] | None:
+        """Trace lines prefixed with the reader's name, since several readers share one stream."""
+        if self.trace is None:
+            return None
+        write, name = self.trace, self.name
+        return lambda line: write(f"[{name}] {line}")
 
 
 def _params(uri: str) -> tuple[str, dict[str, str]]:
@@ -161,7 +170,8 @@ class EmuFeed(CardSource):
         if self.directory is None:
             card = Card.blank(adm=adm, iccid=iccid, protocol=self.protocol)
             ref = f"{self._ref_prefix}/card-{next(self._mem_count):06d}"
-            return CardSlot(Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms), ref, fresh=True)
+            reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms, trace=self._trace())
+            return CardSlot(reader, ref, fresh=True)
         path = self.directory / f"card-{self._next_number:06d}.json"
         self._next_number += 1
         create_card_file(path, adm=adm, iccid=iccid, protocol=self.protocol)
@@ -171,7 +181,7 @@ class EmuFeed(CardSource):
 
     def _open(self, path: Path) -> CardSlot:
         card = Card.load(path)
-        reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms)
+        reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms, trace=self._trace())
         return CardSlot(reader, str(path), path)
 
     def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
@@ -198,7 +208,7 @@ class EmuFile(CardSource):
         if self._done or stop.is_set():
             return None
         self._done = True
-        reader = open_reader(self.uri)
+        reader = open_reader(self.uri, trace=self._trace())
         path = self.uri.removeprefix("emu:").partition("?")[0]
         return CardSlot(reader, str(Path(path).resolve()) if path else None)
 
@@ -239,7 +249,7 @@ class PcscSource(CardSource):
                 return None
             if wait_for_card(name, present=True, timeout=self.POLL):
                 try:
-                    reader = open_reader(f"pcsc:{name}", latency_ms=self.latency_ms)
+                    reader = open_reader(f"pcsc:{name}", latency_ms=self.latency_ms, trace=self._trace())
                 except NoCardError:
                     stop.wait(self.POLL)
                     continue

@@ -61,6 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--transport-key", metavar="FILE", help="default: the file named at create")
     r.add_argument("--ledger", metavar="URL")
     r.add_argument("--json", action="store_true", help="one JSON event per line instead of the live display")
+    r.add_argument("--trace", action="store_true", help="print the readers' APDUs (PIN/key data masked) to stderr")
     r.set_defaults(func=cmd_run)
 
     s = b.add_parser("status", help="counts, failures, cards in flight, per-reader figures")
@@ -202,6 +203,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     with ledger:
         key = _key(args, bdir, batch)
         sources = all_pcsc_sources() if args.readers == "all" else [open_source(u) for u in args.reader]
+        if args.trace:
+            lock = threading.Lock()
+
+            def trace(line: str) -> None:
+                with lock:
+                    print(line, file=sys.stderr, flush=True)
+
+            for s in sources:
+                s.trace = trace
         opts = RunOptions(max_cards=args.max_cards, max_failures=args.max_failures, lease_ttl=args.lease_ttl,
                           min_adm_tries=args.min_adm_tries)
         if args.json:
