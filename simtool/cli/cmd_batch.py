@@ -203,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with ledger:
         key = _key(args, bdir, batch)
         sources = all_pcsc_sources() if args.readers == "all" else [open_source(u) for u in args.reader]
-        if args.trace:
+        if getattr(args, "trace", False):
             lock = threading.Lock()
 
             def trace(line: str) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from simtool.cli.common import add_secret, emit_json, err, secret
+from simtool.cli.common import add_secret, emit_json, env_name, err, secret
 from simtool.errors import EXIT_OK, EXIT_USAGE
 
 
@@ -61,12 +62,31 @@ def identity_from_args(args: argparse.Namespace, adm_required: bool = True):
     adm_hex, adm_digits = secret(args, "--adm-hex"), secret(args, "--adm")
     if not adm_required and adm_hex is None and adm_digits is None:
         adm_hex = "FF" * 8  # render does not write ADM1; the identity type wants a value
+    adm_flag = "--adm" if adm_digits is not None and adm_hex is None else "--adm-hex"
+    sources = {**_FLAG_SOURCES, **{f: secret_source(args, f"--{f}") for f in _SECRET_FLAGS},
+               "adm1": secret_source(args, adm_flag)}
     return Identity.create(
         iccid=args.iccid, imsi=args.imsi, ki=secret(args, "--ki") or "", opc=secret(args, "--opc"),
         op=secret(args, "--op"), adm1_hex=adm_hex, adm1_digits=adm_digits, msisdn=args.msisdn,
-        append_luhn=args.append_luhn, source="command line",
-        field_sources={**_FLAG_SOURCES, "adm1": "--adm-hex"}, **pins,
+        append_luhn=args.append_luhn, source="command line", field_sources=sources, **pins,
     )
+
+
+_SECRET_FLAGS = ("ki", "opc", "op", "pin1", "puk1", "pin2", "puk2")
+
+
+def secret_source(args: argparse.Namespace, flag: str) -> str:
+    """Where `secret(args, flag)` took its value: the flag, `FILE:1` for `--FLAG-file FILE` (so an error
+    names the file, as every bad input's error should), or the environment variable."""
+    dest = flag.strip("-").replace("-", "_")
+    if getattr(args, dest, None) is not None:
+        return flag
+    path = getattr(args, dest + "_file", None)
+    if path is not None:
+        return f"{path}:1"
+    if os.environ.get(env_name(flag)):
+        return f"${env_name(flag)}"
+    return flag
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

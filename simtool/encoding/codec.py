@@ -69,7 +69,7 @@ class Codec:
             raw = self.con.build(value, size=size)
         except EncodeError as e:
             raise EncodeError(f"{self.name}: {e}") from None
-        except (ConstructError, ValueError, KeyError, TypeError) as e:
+        except (ConstructError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as e:
             raise EncodeError(f"{self.name}: cannot encode: {e}") from None
         if size is None:
             return raw

@@ -186,7 +186,7 @@ def _arr_decode(data: bytes) -> dict[str, list[str]]:
         (am_tag, am), (sc_tag, sc) = items[i], items[i + 1]
         if am_tag != 0x80 or len(am) != 1:
             raise ValueError("access-mode data object expected")
-        if am[0] == 0:
+        if not any(am[0] & bit for bit in AM_BITS.values()):  # 00, or only bits this coding does not use
             raise ValueError("access mode byte grants no operation")
         conds = _sc_decode(sc_tag, sc)
         for op, bit in AM_BITS.items():
@@ -648,7 +648,7 @@ def _smsp_decode(data: bytes) -> dict[str, Any] | None:
     ind = p[0]
     if ind & 0x1F == 0x1F and not alpha_decode(alpha):
         return None  # no parameter present: an unused record
-    return {
+    out = {
         "alpha": alpha_decode(alpha),
         "tp_destination": None if ind & 0x01 else _address_decode(p[1:13], digits_len=True),
         "sc_address": None if ind & 0x02 else _address_decode(p[13:25], digits_len=False),
@@ -656,6 +656,9 @@ def _smsp_decode(data: bytes) -> dict[str, Any] | None:
         "dcs": None if ind & 0x08 else p[26],
         "validity": None if ind & 0x10 else p[27],
     }
+    if not out["alpha"] and all(v is None for k, v in out.items() if k != "alpha"):
+        return None  # parameters marked present but all empty: as unused a record as all-FF (found by fuzzing)
+    return out
 
 
 def _smsp_encode(v: dict[str, Any], size: int | None) -> bytes:

@@ -175,6 +175,8 @@ def alpha_decode(data: bytes) -> str:
 def alpha_encode(text: str, length: int | None = None) -> bytes:
     """GSM 7-bit when every character has a GSM code, else UCS2 (0x80 form). Pads with FF."""
     try:
+        if "\x1b" in text:  # ESC is the GSM escape code, not a character: a text holding it needs UCS2
+            raise UnicodeEncodeError("gsm03.38", text, text.index("\x1b"), text.index("\x1b") + 1, "escape")
         out = text.encode("gsm03.38")
     except UnicodeEncodeError:
         if any(ord(c) >= 0xFFFF for c in text):

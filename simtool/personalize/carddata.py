@@ -23,9 +23,15 @@ ALIASES = {
 def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
     """(line number, {canonical column: value}) for every data row; unknown columns are an error."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        raw = Path(path).read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:  # UTF-16 from a spreadsheet, Latin-1, a binary file
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: (file): not UTF-8 text (byte 0x{raw[e.start]:02X}); "
+                         "save the file as UTF-8 CSV") from None
     reader = csv.reader(text.splitlines())
     try:
         header = next(reader)
@@ -37,6 +43,8 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
         key = name.strip().lower()
         if key not in ALIASES:
             errors.append(f"{path}:1: {name}: unknown column (known: {', '.join(sorted(ALIASES))})")
+        elif ALIASES[key] in cols:  # e.g. ki twice, or ki and k: which one would be written?
+            errors.append(f"{path}:1: {name}: column given twice (as {header[cols.index(ALIASES[key])]!r} too)")
         cols.append(ALIASES.get(key, key))
     if errors:
         raise InputError(errors)
@@ -61,7 +69,8 @@ def identity_kwargs(path: str | Path, lineno: int, row: dict[str, str],
 def row_by_number(path: str | Path, n: int) -> tuple[int, dict[str, str]]:
     rows = read_rows(path)
     if not 1 <= n <= len(rows):
-        raise InputError(f"{path}: --row {n}: the file has {len(rows)} data rows")
+        last = rows[-1][0] if rows else 1  # the last data row's line (the header's when there is none)
+        raise InputError(f"{path}:{last}: --row {n}: the file has {len(rows)} data rows")
     return rows[n - 1]
 
 

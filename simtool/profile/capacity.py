@@ -25,6 +25,7 @@ class Capacities:
     acl_bytes: int = 128  # EF.ACL: count byte + TLVs `DD L apn`
     ecc_records: int = 5  # EF.ECC: one record per emergency number
     languages: int = 5  # EF.LI: 2 bytes per language
+    plan_def_bytes: int = 128  # EF.PLAN_DEF: the plan's TLVs, names included
 
     @classmethod
     def from_sizes(
@@ -37,6 +38,7 @@ class Capacities:
         acl: int | None = None,
         ecc_records: int | None = None,
         li: int | None = None,
+        plan_def: int | None = None,
     ) -> Capacities:
         """Capacities from file sizes in bytes (records for EF.ECC); unspecified ones keep the default."""
         d = cls()
@@ -48,6 +50,7 @@ class Capacities:
             acl_bytes=acl if acl is not None else d.acl_bytes,
             ecc_records=ecc_records if ecc_records is not None else d.ecc_records,
             languages=li // 2 if li is not None else d.languages,
+            plan_def_bytes=plan_def if plan_def is not None else d.plan_def_bytes,
         )
 
 
@@ -86,4 +89,5 @@ def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
         acl=size(f"{usim}/EF.ACL"),
         ecc_records=min(ecc_counts) if ecc_counts else None,
         li=min(li_sizes) if li_sizes else None,
+        plan_def=size("MF/DF.PLAN/EF.PLAN_DEF"),
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from simtool.encoding.efs import PLAN_DEFINITION
 from simtool.encoding.services import UST_BY_NAME
+from simtool.encoding.types import EncodeError
 
 from . import rules, schema
 from .capacity import Capacities
@@ -85,6 +87,7 @@ def cross_check(
     _acl(data, caps, out)
     _services(data, out)
     _plan_names(data, out)
+    _plan_size(data, caps, out)
     name = data.get("name")
     if file_stem and isinstance(name, str) and name != file_stem:
         out.warn(("name",), f"{name!r} differs from the file name {file_stem!r}")
@@ -274,3 +277,24 @@ def _plan_names(data: dict, out: _Collector) -> None:
     for key in names:
         if key not in languages:
             out.error(("plan", "names", key), f"language {key!r} is not in languages")
+
+
+def _plan_size(data: dict, caps: Capacities, out: _Collector) -> None:
+    """The plan's definition (id, limits, price and every name) must fit EF.PLAN_DEF; without this check a
+    long name passed validation and failed only at render, naming no line of the profile."""
+    plan = data.get("plan")
+    if not isinstance(plan, dict) or not isinstance(plan.get("names"), dict):
+        return
+    price = plan.get("price") if isinstance(plan.get("price"), dict) else {}
+    value = {"plan_id": plan.get("id"), "data_limit_bytes": plan.get("data_limit_bytes"),
+             "validity_days": plan.get("validity_days"),
+             "price": {"amount_minor": price.get("amount_minor"), "currency": price.get("currency")},
+             "names": plan["names"]}
+    try:
+        size = len(PLAN_DEFINITION.encode(value))
+    except (EncodeError, AttributeError, TypeError, ValueError):
+        return  # malformed values: the schema reports them
+    if size > caps.plan_def_bytes:
+        out.error(("plan", "names"), f"the plan's definition takes {size} bytes with these names, the card "
+                  f"model's EF.PLAN_DEF holds {caps.plan_def_bytes}: shorten the names (a name with a "
+                  "character outside the GSM 7-bit alphabet takes 2 bytes a character)")

@@ -7,6 +7,7 @@ how many bytes an APN takes) that validation applied.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # GSM 03.38 / TS 23.038 default alphabet (positions 0x00..0x7F) and its extension table (each costs two
 # septets: ESC + char). Cross-checked against the `gsm0338` codec in tests/profile/test_rules.py.
@@ -46,14 +47,40 @@ def spn_coding(name: str) -> tuple[str, int]:
     return "ucs2", 1 + 2 * len(name)
 
 
+MAX_COMBINING = 2  # combining marks on one base character; more is "Zalgo" text, not a language
+
+
+def display_text_problem(text: str) -> str | None:
+    """Why `text` is unfit for a handset's display (SPN, SIM menu texts), or None: control characters,
+    invisible formatting characters (bidi overrides, zero-width joiners, BOM) that make a text show other
+    than it reads, characters UCS2 cannot hold, text that is not in Unicode NFC, stacked combining marks."""
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat == "Cc":
+            return "must not contain control characters (NUL, line breaks, tabs)"
+        if cat in ("Cf", "Cs", "Zl", "Zp"):
+            name = unicodedata.name(ch, "unnamed")
+            return f"contains the invisible or formatting character U+{ord(ch):04X} {name}; write the text without it"
+        if ord(ch) > 0xFFFF:
+            return "contains a character outside the Basic Multilingual Plane, which UCS2 cannot hold"
+    nfc = unicodedata.normalize("NFC", text)
+    if nfc != text:
+        return f"is not in Unicode NFC form (a letter and its accent written apart); write it as {nfc!r}"
+    run = 0
+    for ch in text:
+        run = run + 1 if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me") else 0
+        if run > MAX_COMBINING:
+            return f"stacks more than {MAX_COMBINING} combining marks on one character"
+    return None
+
+
 def spn_problem(name: str) -> str | None:
     """Why `name` cannot be stored in EF.SPN, or None."""
     if not name:
         return "must not be empty"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        return "must not contain control characters (line breaks, tabs)"
-    if any(ord(ch) > 0xFFFF for ch in name):
-        return "contains a character outside the Basic Multilingual Plane, which UCS2 cannot hold"
+    problem = display_text_problem(name)
+    if problem:
+        return problem
     coding, size = spn_coding(name)
     if size <= SPN_NAME_BYTES:
         return None

@@ -164,6 +164,9 @@ def _currency(value: str) -> str:
 def _plan_name(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
+    problem = rules.display_text_problem(value)  # a SIM menu text: shown by the handset, in UCS2
+    if problem:
+        raise ValueError(problem)
     if len(value) > PLAN_NAME_MAX:
         raise ValueError(f"{value!r} is {len(value)} characters, at most {PLAN_NAME_MAX}")
     return value

@@ -93,7 +93,12 @@ def format_path(path: Path) -> str:
 
 def load_yaml(text: str) -> YamlDocument:
     """Parse one YAML document. Raises `YamlSyntaxError` for text that is not YAML."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the reader refuses control characters (a raw NUL) right here
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise YamlSyntaxError(line, f"unacceptable character #x{exc.character:04X}: control characters are not "
+                              "allowed in YAML (write \\x.. escapes inside double quotes)") from None
     try:
         try:
             node = loader.get_single_node()
