@@ -94,7 +94,7 @@ PLAN = DF(
     PLAN_DF_FID,
     description="the travel plan and its applet's state (applet_spec/files.md)",
     children=(
-        EF("EF.PLAN_DEF", 0x4A01, C.PLAN_DEFINITION, PIN_OR_ADM, ADM, size=128,
+        EF("EF.PLAN_DEF", 0x4A01, C.PLAN_DEFINITION, PIN_OR_ADM, ADM, size=192,
            description="plan definition: data limit, validity, price, names"),
         # The applet's state. The applet writes these itself (durably, like any UPDATE); over the wire
         # only ADM1 may, for personalization. SFIs 02..04 match the FIDs' low byte; the key file's SFI

@@ -25,7 +25,7 @@ class Capacities:
     acl_bytes: int = 128  # EF.ACL: count byte + TLVs `DD L apn`
     ecc_records: int = 5  # EF.ECC: one record per emergency number
     languages: int = 5  # EF.LI: 2 bytes per language
-    plan_def_bytes: int = 128  # EF.PLAN_DEF: the plan's TLVs, names included
+    plan_def_bytes: int = 192  # EF.PLAN_DEF: the plan's TLVs, names and top-up URL included
 
     @classmethod
     def from_sizes(

@@ -290,11 +290,13 @@ def _plan_size(data: dict, caps: Capacities, out: _Collector) -> None:
              "validity_days": plan.get("validity_days"),
              "price": {"amount_minor": price.get("amount_minor"), "currency": price.get("currency")},
              "names": plan["names"]}
+    if isinstance(plan.get("topup_url"), str):
+        value["topup_url"] = plan["topup_url"]
     try:
         size = len(PLAN_DEFINITION.encode(value))
     except (EncodeError, AttributeError, TypeError, ValueError):
         return  # malformed values: the schema reports them
     if size > caps.plan_def_bytes:
         out.error(("plan", "names"), f"the plan's definition takes {size} bytes with these names, the card "
-                  f"model's EF.PLAN_DEF holds {caps.plan_def_bytes}: shorten the names (a name with a "
-                  "character outside the GSM 7-bit alphabet takes 2 bytes a character)")
+                  f"model's EF.PLAN_DEF holds {caps.plan_def_bytes}: shorten the names or the top-up URL "
+                  "(a name with a character outside the GSM 7-bit alphabet takes 2 bytes a character)")

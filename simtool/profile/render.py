@@ -155,6 +155,7 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
             "validity_days": plan.validity_days,
             "price": {"amount_minor": plan.price.amount_minor, "currency": plan.price.currency},
             "names": dict(plan.names),
+            **({"topup_url": plan.topup_url} if plan.topup_url else {}),
         },
         # The plan applet's state as sold: the whole allowance left, not yet activated (applet_spec/).
         "MF/DF.PLAN/EF.BALANCE": {"remaining_bytes": plan.data_limit_bytes, "total_bytes": plan.data_limit_bytes},

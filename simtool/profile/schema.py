@@ -180,6 +180,19 @@ def _hpplmn(value: int) -> int:
     return value
 
 
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*)?$")
+TOPUP_URL_MAX = 80
+
+
+def _topup_url(value: str) -> str:
+    """LAUNCH BROWSER carries the URL in ASCII (TS 102 223 §8.48): an http(s) URL the handset can open."""
+    if not _URL.match(value):
+        raise ValueError(f"must be an http:// or https:// URL in ASCII, got {value!r}")
+    if len(value) > TOPUP_URL_MAX:
+        raise ValueError(f"is {len(value)} characters, at most {TOPUP_URL_MAX}")
+    return value
+
+
 def _data_limit(value: int) -> int:
     if value <= 0:
         raise ValueError(f"must be more than 0 bytes, got {value}")
@@ -274,6 +287,7 @@ class Plan(_Model):
     validity_days: Annotated[int, AfterValidator(_validity)]
     price: Price
     names: dict[str, Annotated[str, AfterValidator(_plan_name)]]
+    topup_url: Annotated[str, AfterValidator(_topup_url)] | None = None  # the page LAUNCH BROWSER opens
 
 
 class Profile(_Model):

@@ -166,7 +166,7 @@ def test_top_up_menu_item_launches_the_browser() -> None:
     phone = Phone(new_card())
     screens = phone.select("Top up")
     assert screens == [{"command": "LAUNCH BROWSER", "number": screens[0]["number"], "qualifier": 0,
-                        "alpha": "Top up", "url": ""}]
+                        "alpha": "Top up", "url": "https://www.kpn.com/prepaid/travel/1gb-15d/opwaarderen"}]
 
 
 def test_activation_waits_for_a_terminal_that_can_tell_the_time() -> None:

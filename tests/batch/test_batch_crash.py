@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import defaultdict
+
+import pytest
 
 from simtool.batch.batchdir import BatchDir
 from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
@@ -21,6 +24,7 @@ from simtool.personalize.auth import authenticate, select_usim
 from simtool.transport.base import Reader
 from simtool.transport.emulated import EmulatedTransport
 from tests.batch.batch_helpers import ROOT, card_files, card_ids
+from tests.hardening import batchcut
 
 
 def _start(d, feeds, latency_ms):
@@ -136,3 +140,42 @@ def test_ctrl_c_finishes_the_cards_in_flight(make_batch, tmp_path):
     assert 1 <= summary["counts"]["verified"] < 12
     assert all(p.parent.name == "done" for p in card_files(tmp_path / "f1", tmp_path / "f2")
                if card_ids(p) != (None, None))
+
+
+# The precise batch-level cut points (tests/hardening/batchcut.py): the same `batch run`, killed by SIGKILL at a
+# chosen ledger transition, APDU or card change instead of a moment of the --json stream; `make soak` runs every
+# point for every card (tests/hardening/soak.py batch_sweep).
+CUT_SCENARIOS = [
+    ["lease:after:1"],  # leased, nothing written
+    ["lease:after:3"],  # the third lease: two cards on the way, one of them maybe verified
+    ["writing:before:1"],  # ADM1 verified, `writing` not committed
+    ["writing:after:1"],  # `writing` committed, no write APDU sent
+    ["writing:after:2", "claim:after:1"],  # then the card that came back, claimed and not yet re-flashed
+    ["apdu:20"],  # ADM1 VERIFY and the first writes of both cards
+    ["apdu:100", "apdu:40"],  # in the writes, then inside the re-flash of the card that came back
+    ["apdu:250"],  # read-back and AUTHENTICATE
+    ["verified:before:1", "verified:before:1"],  # after the card's last APDU, twice: the re-flash too
+    ["verified:after:1"],  # verified, the card still in the reader
+    ["finish:after:1", "finish:after:2"],  # between cards
+    ["writing:after:1", "apdu:30", "claim:after:1", "verified:before:1"],  # a recovery cut again and again
+]
+
+
+@pytest.mark.parametrize("cuts", CUT_SCENARIOS, ids=["+".join(c) for c in CUT_SCENARIOS])
+def test_batch_level_cut_points(cuts, tmp_path):
+    fired, problems = batchcut.scenario(tmp_path, cuts, n=3)
+    assert fired == len(cuts), f"only {fired} of the cuts {cuts} were reached before the run ended"
+    assert problems == []
+
+
+def test_batch_cut_check_sees_a_card_issued_twice(tmp_path):
+    """check_batch is not blind: a copy of a verified card in another tray is an identity issued twice."""
+    d, key = batchcut.make_batch(tmp_path, 2)
+    feeds = [tmp_path / "f1", tmp_path / "f2"]
+    assert batchcut.run(d, feeds).returncode == 0
+    assert batchcut.check_batch(d, feeds, key, 2, tmp_path / "out.txt") == []
+    card = card_files(*feeds)[0]
+    (feeds[1] / "done").mkdir(parents=True, exist_ok=True)
+    shutil.copy(card, feeds[1] / "done" / "card-000099.json")
+    problems = batchcut.check_batch(d, feeds, key, 2, tmp_path / "out.txt")
+    assert any("distinct ICCIDs" in p for p in problems) and any("the ledger gives to card" in p for p in problems)

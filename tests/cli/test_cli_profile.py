@@ -58,7 +58,8 @@ def test_render_json_acceptance_command() -> None:
     assert oplmn == [(p["mcc"], p["mnc"], sorted(p["act"])) for p in y["oplmn_wact"]]
     assert files["MF/DF.PLAN/EF.PLAN_DEF"]["value"] == {
         "plan_id": y["plan"]["id"], "data_limit_bytes": 1_000_000_000, "validity_days": 15,
-        "price": {"amount_minor": 1200, "currency": "EUR"}, "names": y["plan"]["names"]}
+        "price": {"amount_minor": 1200, "currency": "EUR"}, "names": y["plan"]["names"],
+        "topup_url": y["plan"]["topup_url"]}
     assert files["MF/EF.AUTH_KEY"]["value"] == {"algorithm": "milenage", "k": "<secret>", "opc": "<secret>"}
     pins = files["MF/EF.PINS"]["value"]
     assert {pins[k] for k in ("pin1", "puk1", "pin2", "puk2")} == {"<secret>"}

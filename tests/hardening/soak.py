@@ -5,16 +5,21 @@ before and after its rename) for both profiles, on every card model in every pro
 (simtool-emu T=0 and T=1, sysmoISIM-SJA2 T=0). Prints one line per case and a total (`--out FILE`
 also writes it as JSON), exits 1 if any point failed.
 
-Batch level: TODO(issue 9, batch part) — see `batch_sweep` below; it runs once `simtool batch run` has the
-hooks it needs.
+Batch level: `simtool batch run` on two emu-feed readers killed (SIGKILL) at every batch-level point of
+tests/hardening/batchcut.py for every card of a small batch (after each lease, before and after each `writing`
+and `verified` commit, between cards), and before every `--batch-apdu-step`-th APDU of the run; each cut is
+followed by a second one inside the recovery run, then a clean run and `check_batch` (`--batch-cards 0`
+skips it).
 
     python -m tests.hardening.soak [--case simtool-emu/T=0/1gb ...] [--variants apdu,written,renamed]
+        [--batch-cards 4] [--batch-apdu-step 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -23,30 +28,47 @@ from pathlib import Path
 from tests.hardening.powercut import VARIANTS, Report, all_cases, sweep
 
 
-def batch_sweep(workdir: Path) -> list[Report] | None:
-    """TODO(issue 9, batch part): the batch-level power-cut points, to run once `simtool batch` has landed
-    (simtool/batch/runner.py, tests/batch, owned by the factory-batch work):
+def batch_sweep(workdir: Path, cards: int = 4, apdu_step: int = 5) -> list[Report] | None:
+    """The batch-level cut points (tests/hardening/batchcut.py): every point for each of the `cards` cards of a
+    batch on two emu-feed readers, and before every `apdu_step`-th APDU of the run. Each scenario is a new
+    batch: the run cut at the point, the run after it cut again at a point of the recovery (a card that came
+    back claimed, or an APDU of its re-flash), a clean run, then `check_batch`: every identity verified exactly
+    once, distinct identities on the cards, each where the ledger says, events consistent, the export complete
+    and decrypting to keys the cards authenticate with."""
+    from tests.hardening import batchcut
 
-    * for a batch of N emulated cards (`emu-feed:DIR`) and for every cut point of the run: between cards,
-      before and after each ledger commit (`writing`, `written`, `verified`), and inside each card's
-      flash (the card-level points above, with the card's ledger state at that moment);
-    * cut = the card's `FaultPlan` fires (simtool.emulator.faults) and/or the runner process is stopped
-      at the ledger hook; restart = reload the card from its state file and run `batch run` again;
-    * check: every card ends verified, or is recognised (same ICCID/IMSI in the ledger) and re-flashed
-      with the same identity; no identity issued twice; no key lost (the export decrypts and matches every
-      card); the ledger's events are consistent (each card's last state is `verified` or `failed`).
-
-    The runner needs two hooks for this: a way to hand it armed emulated cards (a feed that yields
-    `Card` objects, or a factory callback) and a callback around each ledger commit. Until they exist
-    this returns None and the soak says the batch points were not run.
-    """
-    return None
+    if cards <= 0:
+        return None
+    report = Report(f"batch/{cards} cards/emu-feed x2", apdus=134)
+    plans: list[tuple[str, list[str]]] = []
+    for point in batchcut.POINTS:
+        if point in ("apdu", "claim:after"):  # claim: only in a recovery run, the second cut of each plan
+            continue
+        for nth in range(1, cards + 1):
+            for second in ("claim:after:1", "apdu:45"):
+                plans.append((point, [f"{point}:{nth}", second]))
+    for k in range(1, 134 * cards + 1, apdu_step):
+        plans.append(("apdu", [f"apdu:{k}", f"apdu:{(k * 7) % 150 + 1}"]))
+    for i, (point, cuts) in enumerate(plans):
+        try:
+            fired, problems = batchcut.scenario(workdir / f"s{i}", cuts, n=cards)
+        except Exception as e:  # a scenario that breaks is a failure, not the end of the soak
+            fired, problems = 0, [f"{type(e).__name__}: {e}"]
+        report.points[point] = report.points.get(point, 0) + fired
+        if problems:
+            report.failures.append(f"{cuts}: {'; '.join(problems)[:500]}")
+        else:
+            report.survived += fired
+        shutil.rmtree(workdir / f"s{i}", ignore_errors=True)
+    return [report]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", action="append", help="MODEL/PROTOCOL/PROFILE (default: all)")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
+    ap.add_argument("--batch-cards", type=int, default=4, help="cards per batch-level scenario (0: skip them)")
+    ap.add_argument("--batch-apdu-step", type=int, default=5, help="batch level: cut before every Nth APDU")
     ap.add_argument("--out", help="also write the report as JSON to this file")
     args = ap.parse_args(argv)
     variants = tuple(v for v in args.variants.split(",") if v)
@@ -74,7 +96,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"failures {len(r.failures)} | {time.perf_counter() - t:.1f} s", flush=True)
             for f in r.failures[:20]:
                 print(f"  FAIL {f}", flush=True)
-        batch = batch_sweep(Path(d) / "batch")
+        t = time.perf_counter()
+        batch = batch_sweep(Path(d) / "batch", args.batch_cards, args.batch_apdu_step)
+        for r in batch or []:
+            print(f"{r.case:28} | cut points " + " ".join(f"{p} {n}" for p, n in r.points.items())
+                  + f" | survived {r.survived}/{r.total}, failures {len(r.failures)} | "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+            for f in r.failures[:20]:
+                print(f"  FAIL {f}", flush=True)
+            reports.append(r)
     total = sum(r.total for r in reports)
     survived = sum(r.survived for r in reports)
     failures = sum(len(r.failures) for r in reports)
@@ -82,8 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total: {total} cut points over {len(reports)} cases, {survived} survived, {failures} failed, "
           f"{elapsed:.0f} s")
     if batch is None:
-        print("batch-level cut points: NOT RUN (TODO issue 9: needs hooks in `simtool batch run`, "
-              "see tests/hardening/soak.py batch_sweep)")
+        print("batch-level cut points: not run (--batch-cards 0)")
     doc = {"cases": [r.as_dict() for r in reports], "total": total, "survived": survived, "failed": failures,
            "seconds": round(elapsed, 1), "batch": None if batch is None else [r.as_dict() for r in batch]}
     if args.out:

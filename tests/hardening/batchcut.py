@@ -1,0 +1,240 @@
+"""Batch-level power cuts: `simtool batch run` killed (SIGKILL, as a power loss does it) at chosen points of
+its run, then run again; `check_batch` then says whether the batch survived.
+
+The cut runs `python -m tests.hardening.batchcut --cut POINT:N -- batch run DIR ...` in a separate process:
+the real CLI, with the ledger's and the feed's methods wrapped so that the process kills itself at the N-th
+time it reaches POINT. No hook in simtool itself: the wrappers sit on the public `Ledger` transitions
+(`SqliteLedger.lease_next`, `claim`, `mark_writing`, `mark_verified`), the feed's `finish` (the card goes to
+`done/`) and the emulated transport's `transmit` (one APDU). The points, in the order a card meets them:
+
+    lease:after       an identity leased, nothing written (the journal has no card for it yet)
+    claim:after       a card that came back claimed again, its re-flash not begun
+    writing:before    ADM1 verified, the `writing` commit not made: no write APDU sent yet
+    writing:after     `writing` committed, the first write APDU not sent
+    apdu:K            before the K-th APDU of the run (inside the writes, the read-back or AUTHENTICATE)
+    verified:before   the card's last APDU answered (read back, authenticated), `verified` not committed
+    verified:after    `verified` committed, the card still in the reader
+    finish:after      between cards: the card moved to done/, the next one not taken
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE = ROOT / "profiles" / "kpn-wechat-1gb-15d.yaml"
+ADM_HEX = "3131313131313131"
+POINTS = ("lease:after", "claim:after", "writing:before", "writing:after", "apdu", "verified:before",
+          "verified:after", "finish:after")
+TRANSITIONS = {"free", "leased", "writing", "verified", "failed", "voided"}
+
+
+# -- the cut, inside the `batch run` process ------------------------------------------------------------------
+def _install(point: str, nth: int) -> None:
+    from simtool.batch.feed import EmuFeed
+    from simtool.batch.ledger_sqlite import SqliteLedger
+    from simtool.transport.emulated import EmulatedTransport
+
+    lock = threading.Lock()
+    seen = [0]
+
+    def hit(name: str) -> None:
+        if name != point:
+            return
+        with lock:
+            seen[0] += 1
+            if seen[0] == nth:
+                sys.stdout.flush()
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def wrap(cls: type, meth: str, name: str, when_after: Callable[[Any], bool] = lambda r: True) -> None:
+        orig = getattr(cls, meth)
+
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            hit(f"{name}:before")
+            r = orig(*a, **kw)
+            if when_after(r):
+                hit(f"{name}:after")
+            return r
+
+        setattr(cls, meth, wrapper)
+
+    wrap(SqliteLedger, "lease_next", "lease", lambda r: r is not None)
+    wrap(SqliteLedger, "claim", "claim")
+    wrap(SqliteLedger, "mark_writing", "writing")
+    wrap(SqliteLedger, "mark_verified", "verified")
+    wrap(EmuFeed, "finish", "finish")
+    transmit = EmulatedTransport.transmit
+
+    def counted(self: Any, apdu: bytes) -> bytes:
+        hit("apdu")
+        return transmit(self, apdu)
+
+    EmulatedTransport.transmit = counted  # type: ignore[method-assign]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 3 or argv[0] != "--cut" or argv[2] != "--":
+        print("usage: python -m tests.hardening.batchcut --cut POINT:N -- SIMTOOL-ARGS...", file=sys.stderr)
+        return 2
+    point, _, nth = argv[1].rpartition(":")
+    if point not in POINTS and not point.startswith("apdu"):
+        print(f"unknown cut point {point}; known: {', '.join(POINTS)}", file=sys.stderr)
+        return 2
+    _install(point, int(nth))
+    from simtool.cli.main import main as simtool_main
+
+    return simtool_main(argv[3:])
+
+
+# -- the test side ----------------------------------------------------------------------------------------------
+def _sim(*args: Any) -> int:
+    from simtool.cli.main import main as simtool_main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return simtool_main([str(a) for a in args])
+
+
+def make_batch(workdir: Path, count: int) -> tuple[Path, Path]:
+    """A new batch of `count` identities in workdir/b and its transport key workdir/tk."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    key = workdir / "tk"
+    assert _sim("keys", "new", key) == 0
+    d = workdir / "b"
+    assert _sim("batch", "create", d, "--profile", PROFILE, "--count", count, "--adm-hex", ADM_HEX,
+                "--iccid-start", "8931080000000000019", "--imsi-start", "204080000000001",
+                "--transport-key", key) == 0
+    return d, key
+
+
+def run(d: Path, feeds: list[Path], cut: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`batch run d` on emu-feed readers; with `cut` ("POINT:N") the process kills itself there."""
+    args = ["batch", "run", str(d), "--json", "--lease-ttl", "30"]
+    for f in feeds:
+        args += ["--reader", f"emu-feed:{f}"]
+    pre = ["-m", "tests.hardening.batchcut", "--cut", cut, "--"] if cut else ["-m", "simtool"]
+    return subprocess.run([sys.executable, *pre, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def cut_run(d: Path, feeds: list[Path], cut: str) -> bool:
+    """A run cut at `cut`; False if the run ended before it reached the point."""
+    p = run(d, feeds, cut)
+    if p.returncode == -signal.SIGKILL:
+        return True
+    if p.returncode in (0, 1):
+        return False
+    raise AssertionError(f"cut {cut}: exit {p.returncode}: {p.stderr[-2000:]}")
+
+
+def _card_ids(path: Path) -> tuple[str | None, str | None]:
+    from simtool.emulator.state import CardFile
+    from simtool.encoding.efs import ICCID, IMSI
+
+    state = CardFile(path).load()
+    iccid = ICCID.decode(bytes(state.files[state.model.fs.find("EF.ICCID").path])) or None
+    return iccid, IMSI.decode(bytes(state.files["MF/ADF.USIM/EF.IMSI"])) or None
+
+
+def check_batch(d: Path, feeds: list[Path], key_file: Path, n: int, out: Path) -> list[str]:
+    """The batch after its cuts and a clean run: every problem found (empty: it survived)."""
+    from simtool.batch.batchdir import BatchDir
+    from simtool.batch.export import read_export, write_export
+    from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
+    from simtool.batch.ledger import open_ledger
+    from simtool.crypto import aka
+    from simtool.emulator import Card
+    from simtool.personalize.auth import authenticate, select_usim
+    from simtool.transport.base import Reader
+    from simtool.transport.emulated import EmulatedTransport
+
+    bad: list[str] = []
+    bdir = BatchDir.load(d)
+    key = load_transport_key(key_file)
+    sealer = Sealer(key)
+    with open_ledger(bdir.ledger) as ledger:
+        batch = ledger.batch(bdir.batch_id)
+        rows = {r.iccid: r for r in ledger.rows(bdir.batch_id)}
+        events = list(ledger.events(bdir.batch_id))
+        if out.exists():
+            out.unlink()
+        exported = write_export(ledger, batch, key, out)
+    not_verified = sorted((r.iccid, r.state, r.reason) for r in rows.values() if r.state != "verified")
+    if len(rows) != n or not_verified:
+        bad.append(f"ledger: {len(rows)} rows, not verified: {not_verified}")
+
+    per: dict[str, list[str]] = defaultdict(list)
+    for e in events:
+        if e.iccid and e.state in TRANSITIONS:
+            per[e.iccid].append(e.state)
+    for iccid, states in per.items():
+        if states.count("verified") != 1 or states[-1] != "verified":
+            bad.append(f"events of {iccid}: {states}")
+        if "writing" in states and {"free", "leased"} & set(states[states.index("writing"):]):
+            bad.append(f"{iccid} went back to free after writing: {states}")
+        if states and states[0] != "leased":
+            bad.append(f"{iccid} did not start with a lease: {states}")
+
+    cards = sorted(p for f in feeds for p in f.rglob("card-*.json"))
+    ids = {p: _card_ids(p) for p in cards}
+    carrying = {p: v for p, v in ids.items() if v != (None, None)}
+    iccids = [i for i, _ in carrying.values()]
+    imsis = [m for _, m in carrying.values()]
+    if len(carrying) != n or len(set(iccids)) != n or len(set(imsis)) != n or set(iccids) != set(rows):
+        bad.append(f"cards: {len(carrying)} carry an identity, {len(set(iccids))} distinct ICCIDs, "
+                   f"{len(set(imsis))} distinct IMSIs, for {n} identities")
+    for p, (iccid, imsi) in carrying.items():
+        row = rows.get(iccid or "")
+        if row is None or row.imsi != imsi:
+            bad.append(f"{p.name}: carries {iccid}/{imsi}, the ledger says {row and row.imsi}")
+            continue
+        if p.parent.name != "done":
+            bad.append(f"{p}: carries {iccid} but is not in done/")
+        if row.card_ref is None or Path(row.card_ref).name != p.name or Path(row.card_ref).parent != p.parent.parent:
+            bad.append(f"{p}: carries {iccid}, which the ledger gives to card {row.card_ref}")
+
+    clear = {c["iccid"]: c for c in read_export(out, key).decrypt(key)}
+    if exported != n or set(clear) != set(rows):
+        bad.append(f"export: {exported} rows, {len(clear)} decrypted, for {n} identities")
+    for p, (iccid, _) in carrying.items():
+        c = clear.get(iccid or "")
+        if c is None:
+            continue
+        if c["ki"] != CardSecrets.unpack(sealer.open(rows[iccid].secrets, iccid)).ki.hex():
+            bad.append(f"export: the Ki of {iccid} is not the ledger's")
+        reader = Reader(EmulatedTransport(Card.load(p), "emu"))
+        select_usim(reader)
+        if not authenticate(reader, aka.Milenage(bytes.fromhex(c["ki"]), bytes.fromhex(c["opc"]))).ok:
+            bad.append(f"{p.name}: AUTHENTICATE fails with the exported keys of {iccid}")
+    return bad
+
+
+def scenario(workdir: Path, cuts: list[str], n: int = 3, readers: int = 2) -> tuple[int, list[str]]:
+    """A new batch, the runs cut at `cuts` one after the other, a clean run, the checks.
+    Returns (cuts that fired, problems)."""
+    d, key = make_batch(workdir, n)
+    feeds = [workdir / f"feed{i}" for i in range(1, readers + 1)]
+    fired = sum(cut_run(d, feeds, c) for c in cuts)
+    p = run(d, feeds)
+    problems = [] if p.returncode == 0 else [f"clean run: exit {p.returncode}: {p.stderr[-500:]}"]
+    if p.returncode == 0:
+        summary = json.loads(p.stdout.splitlines()[-1])
+        if summary["counts"]["verified"] != n:
+            problems.append(f"clean run: {summary['counts']}")
+    return fired, problems + check_batch(d, feeds, key, n, workdir / "export.txt")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
