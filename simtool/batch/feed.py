@@ -50,6 +50,7 @@ class CardSlot:
     card_ref: str | None
     path: Path | None = None
     fresh: bool = False  # made by the feed just now, from the batch's recipe
+    lost: bool = False  # the reader lost the card mid-flash (pulled, pcscd gone): nothing to eject
 
 
 class CardSource(ABC):
@@ -247,7 +248,12 @@ class PcscSource(CardSource):
         while not stop.is_set():
             if idle():
                 return None
-            if wait_for_card(name, present=True, timeout=self.POLL):
+            try:
+                present = wait_for_card(name, present=True, timeout=self.POLL)
+            except NoCardError:  # pcscd is away (restarting): wait for it, as for a card
+                stop.wait(self.POLL)
+                continue
+            if present:
                 try:
                     reader = open_reader(f"pcsc:{name}", latency_ms=self.latency_ms, trace=self._trace())
                 except NoCardError:
@@ -260,7 +266,7 @@ class PcscSource(CardSource):
         from simtool.transport.pcsc import wait_for_card
 
         slot.reader.close()
-        if outcome == "unused":
+        if outcome == "unused" or slot.lost:  # a lost card is out already, or comes back to be recovered
             return
         if self.eject_socket:  # the feed server swaps the card itself and answers once the next one is in
             from simtool.transport.vpcd import send_control

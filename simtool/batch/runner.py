@@ -45,7 +45,7 @@ from simtool.batch.ledger import (
     LedgerConflict,
     now_iso,
 )
-from simtool.errors import GuardError, InputError, SimtoolError
+from simtool.errors import GuardError, InputError, NoCardError, SimtoolError
 
 log = logging.getLogger(__name__)
 
@@ -456,6 +456,7 @@ class Runner:
             result = flash(reader, self.profile, identity, min_adm_tries=min_tries, before_write=before_write)
         except Exception as e:
             reason = _reason(e)
+            slot.lost = isinstance(e, NoCardError)
             log.debug("card %s on %s", row.iccid, src.name, exc_info=True)
             if wrote:
                 return self._failed(src, st, row, reason, t0)

@@ -315,6 +315,8 @@ class PcscTransport:
                                 what=f"{self.name}: transmit")
         if hr != 0:
             raise self._error(hr, "transmit")
+        if len(resp) < 2:  # vpcd answers a card whose connection dropped mid-APDU with nothing: a failed exchange
+            raise self._error(self.sc.SCARD_E_NOT_TRANSACTED, "transmit")
         return bytes(resp)
 
     def reset(self) -> bytes:
