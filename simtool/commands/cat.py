@@ -16,6 +16,7 @@ from typing import Any
 
 from simtool.commands import uicc
 from simtool.commands.apdu import Apdu, Response
+from simtool.encoding.types import alpha_decode
 from simtool.errors import CardError, InputError
 
 # Terminal profile (TS 102 223 §5.2, TS 31.111 §5.2) of this handset: byte 1 profile download, SMS-PP
@@ -151,26 +152,8 @@ def decode_text_string(value: bytes) -> str:
 
 
 def decode_alpha(data: bytes) -> str:
-    """An alpha identifier or item text (TS 102 221 Annex A): GSM 7-bit unpacked, FF padded, or one of
-    the UCS2 forms 80 (UTF-16), 81 (one base byte) and 82 (two base bytes)."""
-    if not data:
-        return ""
-    if data[0] == 0x80:
-        body = data[1:]
-        chars = []
-        for i in range(0, len(body) - 1, 2):
-            if body[i : i + 2] == b"\xff\xff":
-                break
-            chars.append(body[i : i + 2].decode("utf-16-be", errors="replace"))
-        return "".join(chars)
-    if data[0] in (0x81, 0x82) and len(data) >= 3:
-        n = data[1]
-        if data[0] == 0x81:
-            base, rest = data[2] << 7, data[3 : 3 + n]
-        else:
-            base, rest = (data[2] << 8) | data[3], data[4 : 4 + n]
-        return "".join(chr(base + (b & 0x7F)) if b & 0x80 else gsm7_decode(bytes([b])) for b in rest)
-    return gsm7_decode(data.split(b"\xff", 1)[0])
+    """An alpha identifier or item text (TS 102 221 Annex A): the coding every EF's alpha field uses."""
+    return alpha_decode(data)
 
 
 def _swapped_bcd(digits: str) -> bytes:

@@ -153,7 +153,7 @@ def alpha_decode(data: bytes) -> str:
         for i in range(0, len(body) - 1, 2):
             if body[i : i + 2] == b"\xff\xff":
                 break
-            chars.append(body[i : i + 2].decode("utf-16-be"))
+            chars.append(body[i : i + 2].decode("utf-16-be", errors="replace"))
         return "".join(chars)
     if data[0] in (0x81, 0x82) and len(data) >= 3:
         n = data[1]

@@ -1,5 +1,6 @@
 """`simtool.commands` is sans-I/O and sits on layer 4: it may import the standard library,
-`simtool.errors`, `simtool.encoding.tlv` and itself, and no I/O module (DESIGN.md §2, §7)."""
+`simtool.errors`, `simtool.encoding` (TLV and the alpha coding of EFs) and itself, and no I/O module
+(DESIGN.md §2, §7)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import simtool.commands
 
-ALLOWED_SIMTOOL = {"simtool.errors", "simtool.encoding.tlv"}
+ALLOWED_SIMTOOL = {"simtool.errors", "simtool.encoding.tlv", "simtool.encoding.types"}
 IO_MODULES = {"os", "io", "socket", "subprocess", "select", "selectors", "asyncio", "threading", "logging"}
 
 
