@@ -782,12 +782,7 @@ class Card:
             return WRONG_LENGTH
         if self.state.counters[name] == 0:
             return BLOCKED
-        cond = COND[name]
-        if self._attempt(name, data, self._stored(name), lambda: self._verified.add(cond)):
-            return OK
-        self._verified.discard(cond)
-        self._refresh_held()
-        return self._tries(name)
+        return self._pin_try(name, data)
 
     def _change(self, chn: int, ch: _Channel, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         name = self._keyref(p1, p2)
@@ -802,13 +797,19 @@ class Card:
         old, new = data[:8], data[8:]
         if name != "adm1" and not _valid_pin(new):
             return WRONG_DATA
+        return self._pin_try(name, old, lambda: self._set_value(name, new))
+
+    def _pin_try(self, name: str, presented: bytes, change: Callable[[], None] | None = None) -> bytes:
+        """VERIFY, CHANGE, ENABLE, DISABLE: one counted try; success applies `change` and counts as
+        verification, failure drops any earlier verification of that PIN and answers the tries left."""
         cond = COND[name]
 
         def apply() -> None:
-            self._set_value(name, new)
+            if change is not None:
+                change()
             self._verified.add(cond)
 
-        if self._attempt(name, old, self._stored(name), apply):
+        if self._attempt(name, presented, self._stored(name), apply):
             return OK
         self._verified.discard(cond)
         self._refresh_held()
@@ -826,17 +827,7 @@ class Card:
             return CONDITIONS
         if self.state.counters[name] == 0:
             return BLOCKED
-        cond = COND[name]
-
-        def apply() -> None:
-            self._set_enabled(name, enable)
-            self._verified.add(cond)
-
-        if self._attempt(name, data, self._stored(name), apply):
-            return OK
-        self._verified.discard(cond)
-        self._refresh_held()
-        return self._tries(name)
+        return self._pin_try(name, data, lambda: self._set_enabled(name, enable))
 
     def _disable(self, chn: int, ch: _Channel, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         return self._enable_disable(p1, p2, data, enable=False)
