@@ -12,7 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from simtool.cli.common import add_reader_args, emit_json, group, open_reader_from_args
+from simtool.cli.common import (
+    add_min_adm_tries,
+    add_reader_args,
+    emit_json,
+    group,
+    int_range,
+    open_reader_from_args,
+)
 from simtool.errors import EXIT_FAILED, EXIT_OK, CardError, InputError
 
 
@@ -20,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     keys = group(sub, "keys", "key files: transport keys, OTA keys")
     k = keys.add_parser("new-ota", help="make a KIc/KID pair (AES-128) for one card's plan applet (mode 0600)")
     k.add_argument("file", metavar="FILE")
-    k.add_argument("--kvn", type=int, default=1, help="key version number 1..15 (default 1)")
+    k.add_argument("--kvn", type=int_range(1, 15), default=1, help="key version number 1..15 (default 1)")
     k.add_argument("--iccid", help="the card the keys are for (ota build then refuses another ICCID)")
     k.add_argument("--json", action="store_true")
     k.set_defaults(func=cmd_keys_new_ota)
@@ -29,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = ota.add_parser("build", help="a secured SMS-DELIVER for the applet, as hex (stdout or --out)")
     b.add_argument("--iccid", required=True, help="the card's ICCID (19/20 digits)")
     b.add_argument("--ota-keys", required=True, metavar="FILE", help="the card's key file (keys new-ota)")
-    b.add_argument("--counter", required=True, type=int, metavar="N",
+    b.add_argument("--counter", required=True, type=int_range(1, 2**40 - 1), metavar="N",
                    help="TS 102 225 counter: must be higher than the last one the card accepted")
     b.add_argument("--out", metavar="FILE", help="write the hex TPDU here instead of stdout")
     b.add_argument("--originator", default=None, metavar="NUMBER", help="the OTA server's address (TP-OA)")
@@ -64,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_reader_args(c)
     c.add_argument("scripts", nargs="+", metavar="SCRIPT")
     c.add_argument("--ota-keys", metavar="FILE", help="the card's OTA keys, for scripts with `ota` lines")
-    c.add_argument("--verbose-log", action="store_true", help="print every APDU of failed scripts")
+    c.add_argument("--verbose-log", action="store_true", help="print every APDU of failed scripts (secrets masked)")
+    add_min_adm_tries(c)
     c.set_defaults(func=cmd_conformance)
 
 
