@@ -20,7 +20,7 @@ from simtool.cli.common import (
     int_range,
     open_reader_from_args,
 )
-from simtool.errors import EXIT_FAILED, EXIT_OK, CardError, InputError
+from simtool.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, CardError, InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -380,8 +380,11 @@ def _ota_step(reader: Any, keys: Any):
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
+    """Run the scripts in order; every command goes through the reader's ADM guard (`--min-adm-tries`), and
+    a command it holds back stops the run with exit 4. Logs are masked like `--trace`."""
     from simtool.commands.apdu import Apdu
     from simtool.commands.script import parse_script, run_script
+    from simtool.commands.trace import Tracer
 
     scripts = []
     for path in args.scripts:
@@ -389,32 +392,49 @@ def cmd_conformance(args: argparse.Namespace) -> int:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
             raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}:1: (file): not UTF-8 text") from None
         scripts.append(parse_script(text, path))
     keys = _load_keys(args.ota_keys) if args.ota_keys else None
     results = []
     with open_reader_from_args(args) as reader:
+        reader.adm_guard.min_tries = args.min_adm_tries
         ota = _ota_step(reader, keys) if keys is not None else None
         for script in scripts:
+            tracer = Tracer(keep=False, secret_fids=reader.secret_fids or (), secret_sfis=reader.secret_sfis or ())
             outcome = run_script(script, lambda raw: reader.send(Apdu.from_bytes(raw)).to_bytes(), reader.reset,
-                                 ota)
+                                 ota, tracer)
             results.append(outcome)
             if not args.json:
-                mark = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[outcome.status]
-                line = f"{mark} {script.name} ({outcome.steps} steps)"
-                if outcome.status == "failed":
-                    line += f": line {outcome.line}: {outcome.reason}"
-                    if outcome.expected:
-                        line += f"\n     expected {outcome.expected}\n     got      {outcome.got}"
-                elif outcome.status == "skipped":
-                    line += f": {outcome.reason}"
-                print(line)
-                if outcome.status == "failed" and args.verbose_log:
-                    print("\n".join("     " + entry.replace("\n", "\n     ") for entry in outcome.log))
+                _print_outcome(outcome, args.verbose_log)
+            if outcome.status == "held":
+                break  # the guard said no: nothing more is sent to this card
+    held = [r for r in results if r.status == "held"]
     failed = sum(r.status == "failed" for r in results)
     summary = {"passed": sum(r.status == "passed" for r in results), "failed": failed,
-               "skipped": sum(r.status == "skipped" for r in results)}
+               "skipped": sum(r.status == "skipped" for r in results), "held": len(held),
+               "not_run": len(scripts) - len(results)}
     if args.json:
-        emit_json({"ok": not failed, "reader": args.reader, **summary, "scripts": [r.as_dict() for r in results]})
+        emit_json({"ok": not failed and not held, "reader": args.reader, **summary,
+                   "scripts": [r.as_dict() for r in results]})
     else:
-        print(f"{summary['passed']} passed, {failed} failed, {summary['skipped']} skipped")
+        print(f"{summary['passed']} passed, {failed} failed, {summary['skipped']} skipped"
+              + (f", 1 held back by the ADM guard ({summary['not_run']} not run)" if held else ""))
+    if held:
+        print(f"error: {held[0].name}:{held[0].line}: {held[0].reason}", file=sys.stderr)
+        return EXIT_GUARD
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_outcome(outcome: Any, verbose_log: bool) -> None:
+    mark = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "held": "HELD"}[outcome.status]
+    line = f"{mark} {outcome.name} ({outcome.steps} steps)"
+    if outcome.status in ("failed", "held"):
+        line += f": line {outcome.line}: {outcome.reason}"
+        if outcome.expected:
+            line += f"\n     expected {outcome.expected}\n     got      {outcome.got}"
+    elif outcome.status == "skipped":
+        line += f": {outcome.reason}"
+    print(line)
+    if outcome.status in ("failed", "held") and verbose_log:
+        print("\n".join("     " + entry.replace("\n", "\n     ") for entry in outcome.log))
