@@ -22,6 +22,8 @@ from simtool.cli.common import (
 )
 from simtool.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, CardError, InputError
 
+MAX_TEXT_FILE = 1 << 20  # a script or a hex TPDU file: a few KB
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     keys = group(sub, "keys", "key files: transport keys, OTA keys")
@@ -159,10 +161,13 @@ def cmd_ota_build(args: argparse.Namespace) -> int:
 
 
 def _read_hex(path: str) -> bytes:
+    from simtool.inputs import read_bounded
+
+    raw = sys.stdin.buffer.read(MAX_TEXT_FILE + 1) if path == "-" else read_bounded(path, MAX_TEXT_FILE, path)
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not text (the hex output of `simtool ota build`)") from None
     body = "".join(line.split("#", 1)[0].strip() for line in text.splitlines()).replace(" ", "")
     try:
         data = bytes.fromhex(body)
@@ -385,15 +390,16 @@ def cmd_conformance(args: argparse.Namespace) -> int:
     from simtool.commands.apdu import Apdu
     from simtool.commands.script import parse_script, run_script
     from simtool.commands.trace import Tracer
+    from simtool.inputs import read_bounded
 
     scripts = []
     for path in args.scripts:
+        raw = read_bounded(path, MAX_TEXT_FILE, path, hint=" for a conformance script")
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError(f"{path}: cannot read: {e.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{path}:1: (file): not UTF-8 text") from None
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise InputError(f"{path}:{line}: (file): not UTF-8 text") from None
         scripts.append(parse_script(text, path))
     keys = _load_keys(args.ota_keys) if args.ota_keys else None
     results = []

@@ -106,6 +106,14 @@ def env_name(flag: str) -> str:
     return "SIMTOOL_" + flag.strip("-").replace("-", "_").upper()
 
 
+# What each secret's file must hold, for the error about a file that does not (never its content).
+SECRET_EXPECT = {
+    "--ki": "32 hex digits", "--opc": "32 hex digits", "--op": "32 hex digits", "--adm-hex": "16 hex digits",
+    "--adm": "ASCII digits such as 11111111", "--pin1": "4 to 8 digits", "--pin2": "4 to 8 digits",
+    "--puk1": "8 digits", "--puk2": "8 digits",
+}
+
+
 def add_secret(p: argparse.ArgumentParser, flag: str, help: str, required: bool = False) -> None:
     """`--ki HEX`, `--ki-file FILE` or $SIMTOOL_KI: scripts need not put keys where `ps` shows them."""
     dest = flag.strip("-").replace("-", "_")
@@ -116,17 +124,17 @@ def add_secret(p: argparse.ArgumentParser, flag: str, help: str, required: bool 
 
 
 def secret(args: argparse.Namespace, flag: str) -> str | None:
-    """The secret's text from the flag, its file (first line) or the environment, in that order."""
+    """The secret's text from the flag, its file (first line; read as bytes with a size limit, errors showing
+    none of it) or the environment, in that order."""
+    from simtool.crypto.secrets import read_secret_text
+
     dest = flag.strip("-").replace("-", "_")
     value = getattr(args, dest, None)
     if value is not None:
         return str(value).strip()
     path = getattr(args, dest + "_file", None)
     if path is not None:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as e:
-            raise InputError(f"{flag}-file {path}: cannot read: {e.strerror}") from None
+        return read_secret_text(path, f"{path}:1: {dest}", SECRET_EXPECT.get(flag, "the value"))
     env = os.environ.get(env_name(flag))
     return env.strip() if env else None
 
@@ -148,7 +156,6 @@ def group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._Su
 
 def reader_uri(text: str) -> str:
     """An argparse type for --reader: the URI's parameters (latency_ms=) are checked before anything runs."""
-    from simtool.errors import InputError
     from simtool.transport import check_uri_params
 
     try:
