@@ -47,6 +47,12 @@ class _Loader(yaml.SafeLoader):
         self._deepest = 0  # the deepest level reached inside the node being composed
         self._extent: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, height) once composed
 
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # Refused in the scanner already: it looks ahead up to 1024 characters of `[[[[...` per token otherwise.
+        if self.flow_level >= MAX_DEPTH:
+            raise YamlSyntaxError(self.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         event = self.peek_event()
         line = event.start_mark.line + 1
