@@ -121,9 +121,11 @@ def _rows(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | b
 def _load_profile(path: str) -> Any:
     from simtool.profile.capacity import capacities_for_model
     from simtool.profile.load import ProfileError, validate_bytes
+    from simtool.profile.yamlsrc import MAX_PROFILE_BYTES
 
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_PROFILE_BYTES + 1)  # validate_bytes refuses a larger one, located
     except OSError as e:
         raise InputError(f"--profile {path}: cannot read: {e.strerror}") from None
     profile, errors, warnings = validate_bytes(raw, path, capacities_for_model())
@@ -200,7 +202,7 @@ def create_batch(req: CreateRequest) -> CreateResult:
         desc = alloc.describe()
         options = {**desc, "adm_source": adm_source, "opc": "from --op-file OP" if req.op else "random",
                    "vendor_file": vendor.path if vendor else None}
-        text = Path(req.profile).read_bytes().decode("utf-8")
+        text = profile._source_text  # exactly what was validated (no second read of a file that may change)
         record = BatchRecord(
             id=batch_id, created=now_iso(), count=alloc.count, profile_name=profile.name,
             profile_source=os.path.abspath(req.profile), profile_text=text, profile_sha256=profile.sha256,

@@ -90,10 +90,9 @@ def _params(uri: str) -> tuple[str, dict[str, str]]:
 
 
 def _latency(uri: str, params: dict[str, str]) -> float:
-    try:
-        return float(params.get("latency_ms", 0))
-    except ValueError:
-        raise InputError(f"--reader {uri}: latency_ms must be a number") from None
+    from simtool.transport import latency_ms_of
+
+    return latency_ms_of(uri, params)  # 0..60000 ms, as for every reader URI
 
 
 class EmuFeed(CardSource):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -160,13 +159,9 @@ def new_card_secrets(adm1: bytes, op: bytes | None, raw: bytes | None = None) ->
 
 def read_hex_file(path: str | os.PathLike[str], what: str, nbytes: int) -> bytes:
     """A key of `nbytes` written as hex on the file's first line; errors name the file, never the content."""
-    try:
-        text = Path(path).read_text().strip()
-    except OSError as e:
-        raise InputError(f"{what} {path}: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {path}: not text; expected {2 * nbytes} hex digits") from None
-    line = text.splitlines()[0].strip() if text else ""
+    from simtool.crypto.secrets import read_secret_text
+
+    line = read_secret_text(path, f"{what} {path}", f"{2 * nbytes} hex digits")
     if len(line) != 2 * nbytes or not all(c in "0123456789abcdefABCDEF" for c in line):
         raise InputError(f"{what} {path}: expected {2 * nbytes} hex digits ({nbytes} bytes) on the first line, "
                          f"found {len(line)} characters" + ("" if line.isalnum() or not line else " (not all hex)"))

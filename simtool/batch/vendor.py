@@ -5,11 +5,11 @@ echo an ADM1 value.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 from simtool.errors import InputError
+from simtool.inputs import CsvReader
 from simtool.profile.identity import adm_from_digits, adm_from_hex
 from simtool.profile.luhn import luhn_digit, luhn_ok
 
@@ -40,16 +40,9 @@ class VendorCards:
 def read_vendor_file(path: str | Path) -> VendorCards:
     """Parse and check the whole file; raise one InputError listing every problem."""
     name = str(path)
+    rows = iter(CsvReader(path, name))  # streamed (a million cards is fine), field and line limits
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise InputError(f"{name}: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{name}:1: (file): not UTF-8 text") from None
-    lines = text.splitlines()
-    rows = csv.reader(lines)
-    try:
-        header = next(rows)
+        _, header = next(rows)
     except StopIteration:
         raise InputError(f"{name}:1: (header): the file is empty; expected a header such as iccid,adm1_hex") from None
     problems: list[str] = []
@@ -74,7 +67,7 @@ def read_vendor_file(path: str | Path) -> VendorCards:
     iccids: list[str] = []
     adms: list[bytes] = []
     seen: dict[str, int] = {}
-    for lineno, row in enumerate(rows, start=2):
+    for lineno, row in rows:
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(cols):

@@ -12,15 +12,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from simtool.cli.common import add_reader_args, emit_json, group, open_reader_from_args
-from simtool.errors import EXIT_FAILED, EXIT_OK, CardError, InputError
+from simtool.cli.common import (
+    add_min_adm_tries,
+    add_reader_args,
+    emit_json,
+    group,
+    int_range,
+    open_reader_from_args,
+)
+from simtool.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, CardError, InputError
+
+MAX_TEXT_FILE = 1 << 20  # a script or a hex TPDU file: a few KB
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     keys = group(sub, "keys", "key files: transport keys, OTA keys")
     k = keys.add_parser("new-ota", help="make a KIc/KID pair (AES-128) for one card's plan applet (mode 0600)")
     k.add_argument("file", metavar="FILE")
-    k.add_argument("--kvn", type=int, default=1, help="key version number 1..15 (default 1)")
+    k.add_argument("--kvn", type=int_range(1, 15), default=1, help="key version number 1..15 (default 1)")
     k.add_argument("--iccid", help="the card the keys are for (ota build then refuses another ICCID)")
     k.add_argument("--json", action="store_true")
     k.set_defaults(func=cmd_keys_new_ota)
@@ -29,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = ota.add_parser("build", help="a secured SMS-DELIVER for the applet, as hex (stdout or --out)")
     b.add_argument("--iccid", required=True, help="the card's ICCID (19/20 digits)")
     b.add_argument("--ota-keys", required=True, metavar="FILE", help="the card's key file (keys new-ota)")
-    b.add_argument("--counter", required=True, type=int, metavar="N",
+    b.add_argument("--counter", required=True, type=int_range(1, 2**40 - 1), metavar="N",
                    help="TS 102 225 counter: must be higher than the last one the card accepted")
     b.add_argument("--out", metavar="FILE", help="write the hex TPDU here instead of stdout")
     b.add_argument("--originator", default=None, metavar="NUMBER", help="the OTA server's address (TP-OA)")
@@ -64,7 +73,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_reader_args(c)
     c.add_argument("scripts", nargs="+", metavar="SCRIPT")
     c.add_argument("--ota-keys", metavar="FILE", help="the card's OTA keys, for scripts with `ota` lines")
-    c.add_argument("--verbose-log", action="store_true", help="print every APDU of failed scripts")
+    c.add_argument("--verbose-log", action="store_true", help="print every APDU of failed scripts (secrets masked)")
+    add_min_adm_tries(c)
     c.set_defaults(func=cmd_conformance)
 
 
@@ -151,10 +161,13 @@ def cmd_ota_build(args: argparse.Namespace) -> int:
 
 
 def _read_hex(path: str) -> bytes:
+    from simtool.inputs import read_bounded
+
+    raw = sys.stdin.buffer.read(MAX_TEXT_FILE + 1) if path == "-" else read_bounded(path, MAX_TEXT_FILE, path)
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not text (the hex output of `simtool ota build`)") from None
     body = "".join(line.split("#", 1)[0].strip() for line in text.splitlines()).replace(" ", "")
     try:
         data = bytes.fromhex(body)
@@ -372,41 +385,62 @@ def _ota_step(reader: Any, keys: Any):
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:
+    """Run the scripts in order; every command goes through the reader's ADM guard (`--min-adm-tries`), and
+    a command it holds back stops the run with exit 4. Logs are masked like `--trace`."""
     from simtool.commands.apdu import Apdu
     from simtool.commands.script import parse_script, run_script
+    from simtool.commands.trace import Tracer
+    from simtool.inputs import read_bounded
 
     scripts = []
     for path in args.scripts:
+        raw = read_bounded(path, MAX_TEXT_FILE, path, hint=" for a conformance script")
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError(f"{path}: cannot read: {e.strerror}") from None
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise InputError(f"{path}:{line}: (file): not UTF-8 text") from None
         scripts.append(parse_script(text, path))
     keys = _load_keys(args.ota_keys) if args.ota_keys else None
     results = []
     with open_reader_from_args(args) as reader:
+        reader.adm_guard.min_tries = args.min_adm_tries
         ota = _ota_step(reader, keys) if keys is not None else None
         for script in scripts:
+            tracer = Tracer(keep=False, secret_fids=reader.secret_fids or (), secret_sfis=reader.secret_sfis or ())
             outcome = run_script(script, lambda raw: reader.send(Apdu.from_bytes(raw)).to_bytes(), reader.reset,
-                                 ota)
+                                 ota, tracer)
             results.append(outcome)
             if not args.json:
-                mark = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[outcome.status]
-                line = f"{mark} {script.name} ({outcome.steps} steps)"
-                if outcome.status == "failed":
-                    line += f": line {outcome.line}: {outcome.reason}"
-                    if outcome.expected:
-                        line += f"\n     expected {outcome.expected}\n     got      {outcome.got}"
-                elif outcome.status == "skipped":
-                    line += f": {outcome.reason}"
-                print(line)
-                if outcome.status == "failed" and args.verbose_log:
-                    print("\n".join("     " + entry.replace("\n", "\n     ") for entry in outcome.log))
+                _print_outcome(outcome, args.verbose_log)
+            if outcome.status == "held":
+                break  # the guard said no: nothing more is sent to this card
+    held = [r for r in results if r.status == "held"]
     failed = sum(r.status == "failed" for r in results)
     summary = {"passed": sum(r.status == "passed" for r in results), "failed": failed,
-               "skipped": sum(r.status == "skipped" for r in results)}
+               "skipped": sum(r.status == "skipped" for r in results), "held": len(held),
+               "not_run": len(scripts) - len(results)}
     if args.json:
-        emit_json({"ok": not failed, "reader": args.reader, **summary, "scripts": [r.as_dict() for r in results]})
+        emit_json({"ok": not failed and not held, "reader": args.reader, **summary,
+                   "scripts": [r.as_dict() for r in results]})
     else:
-        print(f"{summary['passed']} passed, {failed} failed, {summary['skipped']} skipped")
+        print(f"{summary['passed']} passed, {failed} failed, {summary['skipped']} skipped"
+              + (f", 1 held back by the ADM guard ({summary['not_run']} not run)" if held else ""))
+    if held:
+        print(f"error: {held[0].name}:{held[0].line}: {held[0].reason}", file=sys.stderr)
+        return EXIT_GUARD
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _print_outcome(outcome: Any, verbose_log: bool) -> None:
+    mark = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "held": "HELD"}[outcome.status]
+    line = f"{mark} {outcome.name} ({outcome.steps} steps)"
+    if outcome.status in ("failed", "held"):
+        line += f": line {outcome.line}: {outcome.reason}"
+        if outcome.expected:
+            line += f"\n     expected {outcome.expected}\n     got      {outcome.got}"
+    elif outcome.status == "skipped":
+        line += f": {outcome.reason}"
+    print(line)
+    if outcome.status in ("failed", "held") and verbose_log:
+        print("\n".join("     " + entry.replace("\n", "\n     ") for entry in outcome.log))

@@ -13,7 +13,18 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from simtool.cli.common import add_secret, emit_json, group, secret
+from simtool.cli.common import (
+    add_min_adm_tries,
+    add_secret,
+    emit_json,
+    group,
+    int_range,
+    nonneg_float,
+    positive_float,
+    positive_int,
+    reader_uri,
+    secret,
+)
 from simtool.errors import EXIT_OK, InputError
 
 DEMO_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "kpn-wechat-1gb-15d.yaml"
@@ -31,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c = b.add_parser("create", help="allocate identities and keys for a batch of cards")
     c.add_argument("directory", metavar="DIR")
     c.add_argument("--profile", required=True, metavar="PROFILE")
-    c.add_argument("--count", type=int, metavar="N", help="number of cards (default: the rows of --input)")
+    c.add_argument("--count", type=positive_int(), metavar="N", help="number of cards (default: the rows of --input)")
     c.add_argument("--iccid-start", metavar="ICCID",
                    help="first ICCID: 19/20 digits with a valid Luhn digit, or 18 digits (the digit is appended)")
     c.add_argument("--append-luhn", action="store_true", help="--iccid-start is an 18/19-digit payload")
@@ -43,21 +54,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--input", metavar="VENDOR.csv", help="the vendor's file: ADM1 per card, pre-printed ICCIDs")
     add_secret(c, "--op", "the operator's OP, 32 hex digits (OPc is derived per card; default: random OPc)")
     c.add_argument("--ledger", metavar="URL", help="ledger URL (default sqlite:///DIR/ledger.db)")
-    c.add_argument("--workers", type=int, metavar="N", help=argparse.SUPPRESS)
+    c.add_argument("--workers", type=int_range(1, 64), metavar="N", help=argparse.SUPPRESS)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_create)
 
     r = b.add_parser("run", help="flash the batch's cards on one or more readers")
     r.add_argument("directory", metavar="DIR")
     src = r.add_mutually_exclusive_group(required=True)
-    src.add_argument("--reader", action="append", metavar="URI",
+    src.add_argument("--reader", action="append", metavar="URI", type=reader_uri,
                      help="emu-feed:DIR, emu-feed:, pcsc:N or pcsc:NAME; repeat for more readers")
     src.add_argument("--readers", choices=["all"], help="every PC/SC reader")
-    r.add_argument("--max-cards", type=int, metavar="N", help="stop after N cards")
-    r.add_argument("--max-failures", type=int, default=3, metavar="N",
+    r.add_argument("--max-cards", type=positive_int(), metavar="N", help="stop after N cards")
+    r.add_argument("--max-failures", type=positive_int(), default=3, metavar="N",
                    help="a reader stops after N consecutive failed cards (default 3)")
-    r.add_argument("--min-adm-tries", type=int, default=3, metavar="N", help="ADM guard (default 3)")
-    r.add_argument("--lease-ttl", type=float, default=60.0, metavar="S", help="lease lifetime without heartbeat")
+    add_min_adm_tries(r)
+    r.add_argument("--lease-ttl", type=positive_float(), default=60.0, metavar="S",
+                   help="lease lifetime without heartbeat")
     r.add_argument("--transport-key", metavar="FILE", help="default: the file named at create")
     r.add_argument("--ledger", metavar="URL")
     r.add_argument("--json", action="store_true", help="one JSON event per line instead of the live display")
@@ -96,9 +108,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     m = b.add_parser("demo", help="the factory job on emulated readers: create, run live, status, export")
     m.add_argument("--dir", metavar="DIR", help="where to put it (default: a new directory under /tmp)")
-    m.add_argument("--count", type=int, default=20, metavar="N")
-    m.add_argument("--readers", type=int, default=4, metavar="N")
-    m.add_argument("--latency-ms", type=float, default=10.0, metavar="MS", help="per APDU (default 10)")
+    m.add_argument("--count", type=positive_int(), default=20, metavar="N")
+    m.add_argument("--readers", type=int_range(1, 16), default=4, metavar="N")
+    m.add_argument("--latency-ms", type=nonneg_float(60_000.0), default=10.0, metavar="MS",
+                   help="per APDU (default 10)")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_demo)
 

@@ -8,7 +8,18 @@ import os
 import sys
 
 from simtool.cli.cmd_profile import DEFAULT_PINS, add_adm_args, add_identity_args
-from simtool.cli.common import add_reader_args, add_secret, emit_json, group, open_reader_from_args, secret
+from simtool.cli.common import (
+    add_min_adm_tries,
+    add_reader_args,
+    add_secret,
+    emit_json,
+    group,
+    int_range,
+    nonneg_int,
+    open_reader_from_args,
+    positive_int,
+    secret,
+)
 from simtool.errors import EXIT_OK, InputError
 
 
@@ -18,12 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_reader_args(f)
     add_identity_args(f, adm=True, required=False)
     f.add_argument("--card-data", metavar="CSV", help="take the identity from a card-data CSV file")
-    f.add_argument("--row", type=int, metavar="N", help="data row N (1 = first row after the header)")
+    f.add_argument("--row", type=positive_int(), metavar="N", help="data row N (1 = first row after the header)")
     f.add_argument("--match-iccid", action="store_true",
                    help="take the row whose ICCID the vendor pre-set on the card")
     f.add_argument("--reprogram", action="store_true", help="overwrite a card that carries another identity")
-    f.add_argument("--min-adm-tries", type=int, default=3, metavar="N",
-                   help="refuse when fewer ADM1 tries remain (default 3)")
+    add_min_adm_tries(f)
     f.add_argument("--skip-equal", action="store_true", help="read first and write only what differs")
     f.add_argument("--no-auth", action="store_true", help="skip the AUTHENTICATE check after writing")
     f.add_argument("--ota-keys", metavar="FILE", help="install this OTA key set for the plan applet "
@@ -34,21 +44,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_reader_args(r)
     add_secret(r, "--pin1", "PIN1, to open PIN-protected files")
     add_adm_args(r)
-    r.add_argument("--min-adm-tries", type=int, default=3, metavar="N")
+    add_min_adm_tries(r)
     r.set_defaults(func=cmd_read)
 
     a = sub.add_parser("auth", help="run AKA against a card and check its answer")
     add_reader_args(a)
     add_secret(a, "--ki", "subscriber key K, 32 hex digits")
     add_secret(a, "--opc", "OPc, 32 hex digits")
-    a.add_argument("--sqn", type=int, default=None, help="SQN to use (default 32: SEQ 1, IND 0)")
+    a.add_argument("--sqn", type=nonneg_int(2**48 - 1), default=None, help="SQN to use (default 32: SEQ 1, IND 0)")
     a.add_argument("--amf", default="8000", help="AMF, 4 hex digits (default 8000)")
     a.add_argument("--rand", help="raw mode: RAND (hex); sends RAND/AUTN as given and checks nothing")
     a.add_argument("--autn", help="raw mode: AUTN (hex)")
     a.add_argument("--algorithm", choices=["milenage", "tuak", "xor"], default="milenage",
                    help="the card's algorithm (default milenage); TUAK takes TOPc as --opc, XOR needs no --opc")
-    a.add_argument("--tuak-res-bits", type=int, choices=[32, 64, 128], default=64, help="TUAK RES size (default 64)")
-    a.add_argument("--tuak-iterations", type=int, default=1, metavar="N", help="TUAK Keccak iterations (default 1)")
+    a.add_argument("--tuak-res-bits", type=int_range(32, 128), choices=[32, 64, 128], default=64,
+                   help="TUAK RES size (default 64)")
+    a.add_argument("--tuak-iterations", type=int_range(1, 255), default=1, metavar="N",
+                   help="TUAK Keccak iterations (default 1)")
     a.set_defaults(func=cmd_auth)
 
     emu = group(sub, "emulator", "emulated cards: create, serve through pcscd")
@@ -132,9 +144,6 @@ def cmd_flash(args: argparse.Namespace) -> int:
     from simtool.profile.capacity import capacities_for_model
 
     profile = load_profile(args.profile, capacities_for_model())
-    if args.min_adm_tries < 1:
-        raise InputError(f"--min-adm-tries {args.min_adm_tries}: must be at least 1 (with no try left, ADM1 is "
-                         "blocked and there is nothing to verify)")
     ota_keys = None
     if getattr(args, "ota_keys", None):
         from simtool.crypto.ota import read_ota_keys

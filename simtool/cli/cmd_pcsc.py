@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from simtool.cli.common import add_secret, emit_json, group, secret
+from simtool.cli.common import add_secret, emit_json, group, int_range, positive_float, secret
 from simtool.errors import EXIT_OK, InputError, SimtoolError
 
 VPCD_PORT = 35963
@@ -19,7 +19,8 @@ VPCD_PORT = 35963
 def register(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("readers", help="list the PC/SC readers, their cards, ATRs and card models")
     r.add_argument("--json", action="store_true", help="machine-readable output")
-    r.add_argument("--timeout", type=float, default=10.0, metavar="S", help="give up on pcscd after S seconds")
+    r.add_argument("--timeout", type=positive_float(3600.0), default=10.0, metavar="S",
+                   help="give up on pcscd after S seconds")
     r.set_defaults(func=cmd_readers)
 
     emu = group(sub, "emulator", "emulated cards: create, serve through pcscd")
@@ -29,10 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(TCP port PORT + i; slot 0 = reader 'Virtual PCD 00 00'). Runs until SIGTERM/Ctrl-C.")
     s.add_argument("cards", nargs="*", metavar="CARD.json", help="card state files (simtool emulator new)")
     s.add_argument("--host", default="127.0.0.1", help="where vpcd listens (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=VPCD_PORT, help=f"vpcd port of slot 0 (default {VPCD_PORT})")
+    s.add_argument("--port", type=int_range(1, 65535 - 15), default=VPCD_PORT,
+                   help=f"vpcd port of slot 0 (default {VPCD_PORT})")
     s.add_argument("--feed", metavar="DIR",
                    help="a feed directory: `eject` replaces a card by a fresh blank one made from DIR/template.json")
-    s.add_argument("--slots", type=int, metavar="N",
+    s.add_argument("--slots", type=int_range(1, 16), metavar="N",
                    help="with --feed: fill slots up to N with fresh cards from the feed (default: 1 without cards)")
     add_secret(s, "--adm-hex", "with --feed: the vendor ADM1 key for a new DIR/template.json, 16 hex digits")
     s.add_argument("--protocol", choices=["T=0", "T=1"], default="T=0", help="with --feed: for a new template")
@@ -52,16 +54,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.set_defaults(func=cmd_insert)
 
     c = emu.add_parser("vpcd-config", help="print (or --install) the /etc/reader.conf.d entries for N vpcd slots")
-    c.add_argument("--slots", type=int, default=2, metavar="N", help="number of emulated readers (default 2)")
+    c.add_argument("--slots", type=int_range(1, 16), default=2, metavar="N",
+                   help="number of emulated readers (default 2)")
     c.add_argument("--install", action="store_true",
                    help="write the entries and copy the driver library (root); restart pcscd afterwards")
     c.set_defaults(func=cmd_vpcd_config)
 
 
 def _control_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--slot", type=int, required=True, metavar="N")
+    p.add_argument("--slot", type=int_range(0, 15), required=True, metavar="N")
     p.add_argument("--feed", metavar="DIR", help="the server's feed directory (its control socket is DIR/control.sock)")
-    p.add_argument("--port", type=int, default=VPCD_PORT, help="the server's base port, without --feed")
+    p.add_argument("--port", type=int_range(1, 65535 - 15), default=VPCD_PORT,
+                   help="the server's base port, without --feed")
     p.add_argument("--control", metavar="SOCKET", help="the server's control socket, if not the default")
     p.add_argument("--json", action="store_true")
 

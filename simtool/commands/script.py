@@ -6,7 +6,9 @@
     ota set-balance --remaining 734MB      a secured SMS built by the runner's `ota` callback
 
 `run_script` drives a script through callables (send, reset, ota), so the same script runs in process, over
-PC/SC or against a recorded trace.
+PC/SC or against a recorded trace. Its log is masked like every trace (`commands.trace`: no PIN or key data);
+a command that a guard holds back (`GuardError` from `send`, e.g. the ADM guard of `transport.Reader`) ends
+the script as `held`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simtool.errors import InputError
+from simtool.commands.trace import Tracer, mask_apdu
+from simtool.errors import GuardError, InputError
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Script:
 @dataclass
 class Outcome:
     name: str
-    status: str = "passed"  # passed | failed | skipped
+    status: str = "passed"  # passed | failed | skipped | held (a guard refused to send a command)
     steps: int = 0
     line: int | None = None
     reason: str = ""
@@ -128,9 +131,11 @@ def command_details(data: bytes) -> bytes | None:
 
 
 def run_script(script: Script, send: Callable[[bytes], bytes], reset: Callable[[], Any],
-               ota: Callable[[list[str]], bytes] | None) -> Outcome:
-    """Run every step; the first mismatch ends the script as failed. `send(apdu) -> data + SW` follows
-    the transmission protocol itself; `ota(args)` builds an APDU for an `ota` line (None: skip the script)."""
+               ota: Callable[[list[str]], bytes] | None, tracer: Tracer | None = None) -> Outcome:
+    """Run every step; the first mismatch ends the script as failed, a GuardError from `send` as held.
+    `send(apdu) -> data + SW` follows the transmission protocol itself; `ota(args)` builds an APDU for an
+    `ota` line (None: skip the script). `tracer` masks the log (give it the card's secret files)."""
+    tracer = tracer or Tracer(keep=False)
     out = Outcome(script.name)
     if script.needs_ota and ota is None:
         out.status, out.reason = "skipped", "has ota lines: needs --ota-keys"
@@ -142,6 +147,7 @@ def run_script(script: Script, send: Callable[[bytes], bytes], reset: Callable[[
         out.line = step.line
         if step.kind == "reset":
             reset()
+            tracer.selected.clear()  # a reset selects the MF on every channel
             last = last_command = None
             out.log.append("reset")
             continue
@@ -159,12 +165,17 @@ def run_script(script: Script, send: Callable[[bytes], bytes], reset: Callable[[
         except (ValueError, InputError) as e:
             out.status, out.reason = "failed", str(e)
             return out
+        shown = tracer.command(apdu)[3:]
         try:
             last = send(apdu)
         except ValueError as e:  # not a consistent short APDU (Lc), or a response that is not one
-            out.status, out.reason = "failed", f"cannot send {apdu.hex().upper()}: {e}"
+            out.status, out.reason = "failed", f"cannot send {mask_apdu(apdu)}: {e}"
             return out
-        out.log.append(f"> {apdu.hex().upper()}\n< {last.hex().upper()}")
+        except GuardError as e:
+            out.status, out.reason = "held", f"held back: {e}"
+            out.log.append(f"> {shown}\n< (not sent: held back by a guard)")
+            return out
+        out.log.append(f"> {shown}\n< {tracer.response(last)[3:]}")
         details = command_details(last[:-2])
         if details is not None:
             last_command = details

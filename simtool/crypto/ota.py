@@ -29,6 +29,7 @@ from simtool.crypto._util import BytesLike, need
 from simtool.crypto.secrets import kcv, write_secret_file
 from simtool.crypto.vector import Vector
 from simtool.errors import InputError
+from simtool.inputs import MAX_SECRET_FILE, read_bounded
 
 __all__ = [
     "BLOCK",
@@ -183,13 +184,10 @@ def write_ota_keys(path: str | os.PathLike[str], keys: OtaKeys, *, overwrite: bo
 def read_ota_keys(path: str | os.PathLike[str]) -> OtaKeys:
     """Read a key file written by `write_ota_keys`; errors name the file and the problem, never a key."""
     source = Path(path)
+    raw = read_bounded(source, MAX_SECRET_FILE, f"{source}", hint=" for an OTA key file", kind="OTA key file")
     try:
-        doc = json.loads(source.read_bytes())
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such OTA key file") from None
-    except OSError as e:
-        raise InputError(f"{source}: cannot read: {e.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise InputError(f"{source}: not an OTA key file (not JSON)") from None
     if not isinstance(doc, dict) or doc.get("format") != KEY_FILE_FORMAT:
         raise InputError(f"{source}: not an OTA key file ('format' is not {KEY_FILE_FORMAT!r})")

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from simtool.crypto._util import BytesLike, as_bytes, need
 from simtool.errors import InputError, SimtoolError
+from simtool.inputs import MAX_SECRET_FILE, read_bounded
 
 __all__ = [
     "KEY_BYTES",
@@ -29,6 +30,7 @@ __all__ = [
     "new_transport_key",
     "open_sealed",
     "read_key_file",
+    "read_secret_text",
     "seal",
     "write_secret_file",
 ]
@@ -143,20 +145,27 @@ def _fsync_dir(directory: Path) -> None:
 _HEX = frozenset(string.hexdigits.encode())
 
 
+def read_secret_text(path: str | os.PathLike[str], label: str, expect: str) -> str:
+    """The first line of a small secret file (a key as hex, a PIN), stripped. The file is read as bytes with a
+    size limit; errors name `label` and what was expected (e.g. "32 hex digits"), never a byte of the content."""
+    raw = read_bounded(path, MAX_SECRET_FILE, label, hint=f" for a secret file: expected {expect} on one line")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{label}: not text ({len(raw)} bytes, not UTF-8): expected {expect} on the first "
+                         "line") from None
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
 def read_key_file(path: str | os.PathLike[str]) -> bytes:
     """Read a 32-byte transport key stored raw (32 bytes) or as 64 hex digits with an optional newline.
 
     Errors name the file and what was found, never the content.
     """
     source = Path(path)
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such key file") from None
-    except IsADirectoryError:
-        raise InputError(f"{source}: is a directory, not a key file") from None
-    except OSError as exc:
-        raise InputError(f"{source}: cannot read key file: {exc.strerror}") from None
+    raw = read_bounded(source, MAX_SECRET_FILE, f"{source}", hint=" for a key file (a transport key is 32 bytes)",
+                       kind="key file")
     if not raw:
         raise InputError(f"{source}: key file is empty")
     text = raw.removesuffix(b"\n").removesuffix(b"\r")

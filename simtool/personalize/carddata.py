@@ -1,16 +1,17 @@
 """Per-card identities from a CSV file with a header (pySim's card-data column names accepted).
 
 Columns: iccid, imsi, ki, opc (or op), adm1 / pin_adm (ASCII digits) or pin_adm_hex / adm1_hex (hex),
-pin1, puk1, pin2, puk2, msisdn. Rows are numbered from 1 after the header; errors name FILE:LINE.
+pin1, puk1, pin2, puk2, msisdn. Rows are numbered from 1 after the header; errors name FILE:LINE (the line
+where the record starts). Read as a stream through `simtool.inputs.CsvReader` (field and line limits).
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 from simtool.errors import InputError
+from simtool.inputs import CsvReader
 
 ALIASES = {
     "iccid": "iccid", "imsi": "imsi", "ki": "ki", "k": "ki", "opc": "opc", "op": "op",
@@ -22,19 +23,9 @@ ALIASES = {
 
 def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
     """(line number, {canonical column: value}) for every data row; unknown columns are an error."""
+    rows_in = iter(CsvReader(path))  # streamed, with field and line limits; errors FILE:LINE: field: reason
     try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:  # UTF-16 from a spreadsheet, Latin-1, a binary file
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: (file): not UTF-8 text (byte 0x{raw[e.start]:02X}); "
-                         "save the file as UTF-8 CSV") from None
-    reader = csv.reader(text.splitlines())
-    try:
-        header = next(reader)
+        _, header = next(rows_in)
     except StopIteration:
         raise InputError(f"{path}:1: (header): the file is empty") from None
     cols = []
@@ -49,7 +40,7 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
     if errors:
         raise InputError(errors)
     rows = []
-    for lineno, row in enumerate(reader, start=2):
+    for lineno, row in rows_in:
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(cols):

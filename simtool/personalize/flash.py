@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from simtool.commands import uicc
+from simtool.commands import admguard, uicc
 from simtool.commands.apdu import Response
 from simtool.crypto import aka
 from simtool.encoding.codec import DecodeError
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MIN_ADM_TRIES = 3
+DEFAULT_MIN_ADM_TRIES = admguard.DEFAULT_MIN_ADM_TRIES
 
 
 class ReadBackMismatch(CardError):
@@ -73,28 +73,13 @@ def detect_model(reader: Reader, model: CardModel | None) -> CardModel:
     return found
 
 
-def adm_tries(reader: Reader) -> int:
-    resp = reader.send(uicc.verify_pin(uicc.ADM1, None))
-    if resp.sw == 0x6983:
-        return 0
-    n = uicc.parse_retry_counter(resp.sw)
-    if n is None:
-        if resp.sw == 0x9000:  # some cards answer 9000 when already verified
-            return 3
-        raise CardError(f"{reader.name}: ADM1 retry query answered {resp.sw:04X}")
-    return n
-
-
-def verify_adm(reader: Reader, adm: bytes, min_tries: int = DEFAULT_MIN_ADM_TRIES) -> int:
-    """The ADM guard (DESIGN.md §4): refuse below `min_tries`; one VERIFY, never retried."""
+def verify_adm(reader: Reader, adm: bytes, min_tries: int = DEFAULT_MIN_ADM_TRIES) -> int | None:
+    """VERIFY ADM1 behind the ADM guard (`commands.admguard`, run by `Reader.send`): the tries are asked
+    first and the key is refused below `min_tries`; one VERIFY, never retried. Returns the tries left before."""
     reader.set_phase("adm")
-    tries = adm_tries(reader)
-    if tries < min_tries:
-        raise _with_details(GuardError(
-            f"{reader.name}: ADM1 has {tries} tries left, fewer than the guard's minimum of {min_tries}; "
-            "no VERIFY sent (check the ADM key, then lower the bar with --min-adm-tries if you are sure)"),
-            adm_tries_left=tries, min_adm_tries=min_tries)
-    resp = reader.send(uicc.verify_pin(uicc.ADM1, adm))
+    with reader.adm_guard.threshold(min_tries):
+        resp = reader.send(uicc.verify_pin(uicc.ADM1, adm))
+    tries = reader.adm_guard.tries_before.get(uicc.ADM1)
     if resp.sw == 0x9000:
         return tries
     left = uicc.parse_retry_counter(resp.sw)

@@ -22,7 +22,7 @@ from simtool.errors import InputError
 from . import checks
 from .capacity import DEFAULT_CAPACITIES, Capacities
 from .schema import Profile
-from .yamlsrc import Path, SourceMap, YamlSyntaxError, format_path, load_yaml
+from .yamlsrc import MAX_PROFILE_BYTES, Path, SourceMap, YamlSyntaxError, format_path, load_yaml
 
 
 class ProfileError(InputError):
@@ -48,7 +48,7 @@ def validate_profile(
     name = os.fspath(path)
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_PROFILE_BYTES + 1)  # a larger file is refused without reading it all
     except OSError as exc:
         return None, [f"{name}: cannot read: {exc.strerror or exc}"], []
     return validate_bytes(raw, name, capacities)
@@ -58,6 +58,8 @@ def validate_bytes(
     raw: bytes, source_name: str, capacities: Capacities | None = None
 ) -> tuple[Profile | None, list[str], list[str]]:
     """As `validate_profile`, for file content already read; `source_name` is used in the messages."""
+    if len(raw) > MAX_PROFILE_BYTES:
+        return None, [_too_large(source_name)], []
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -70,7 +72,14 @@ def validate_text(
     text: str, source_name: str = "<profile>", capacities: Capacities | None = None
 ) -> tuple[Profile | None, list[str], list[str]]:
     """As `validate_profile`, for YAML text (its SHA-256 is taken over the UTF-8 bytes)."""
+    if len(text) > MAX_PROFILE_BYTES or len(text.encode("utf-8")) > MAX_PROFILE_BYTES:
+        return None, [_too_large(source_name)], []
     return _validate(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), source_name, capacities)
+
+
+def _too_large(source_name: str) -> str:
+    return (f"{source_name}:1: (file): larger than {MAX_PROFILE_BYTES} bytes (1 MiB), the limit for a profile; "
+            "a profile is a few KB")
 
 
 def _validate(

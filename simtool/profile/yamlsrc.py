@@ -11,6 +11,10 @@ Differences from `yaml.safe_load`, on purpose:
 * Mapping keys are the text as written (``1:`` gives the key ``"1"``), and a key written twice in one
   mapping is an error (the first value is kept so that checking can go on).
 * Merge keys (``<<``) and recursive aliases are refused: a profile should read the way it is written.
+* Bounded (DESIGN.md §4): nesting deeper than `MAX_DEPTH` and more than `MAX_NODES` nodes, every alias
+  counted as the nodes it stands for, are refused while composing, before any Python object is built, so
+  neither 20,000 nested ``[`` nor a "billion laughs" of nested aliases costs more than a few milliseconds.
+  (The size limit of the file itself, `MAX_PROFILE_BYTES`, is checked by `load.py` before parsing.)
 """
 
 from __future__ import annotations
@@ -24,12 +28,64 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+MAX_PROFILE_BYTES = 1 << 20  # 1 MiB; the shipped profiles are 6-8 KB
+MAX_DEPTH = 32  # collections inside collections; a profile needs 4
+MAX_NODES = 10_000  # scalars and collections, aliases expanded; a profile has about 300
+
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema)."""
+    """SafeLoader whose booleans are only true/false (YAML 1.2 core schema), and whose composer counts:
+    depth, and nodes with every alias expanded, refused past `MAX_DEPTH` / `MAX_NODES` (YamlSyntaxError)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0  # collections open around the node being composed
+        self._nodes = 0  # nodes so far, aliases counted as what they expand to
+        self._deepest = 0  # the deepest level reached inside the node being composed
+        self._extent: dict[int, tuple[int, int]] = {}  # id(node) -> (nodes, height) once composed
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # Refused in the scanner already: it looks ahead up to 1024 characters of `[[[[...` per token otherwise.
+        if self.flow_level >= MAX_DEPTH:
+            raise YamlSyntaxError(self.line + 1, f"nested deeper than {MAX_DEPTH} levels")
+        super().fetch_flow_collection_start(token_class)
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent):
+            node = super().compose_node(parent, index)
+            if id(node) not in self._extent:  # the alias points into the node it is part of
+                raise YamlSyntaxError(line, f"recursive alias *{event.anchor}")
+            nodes, height = self._extent[id(node)]
+            self._count(nodes, line, f" (alias *{event.anchor} stands for {nodes} nodes)")
+            self._reach(self._depth + height, line)
+            return node
+        self._count(1, line)
+        self._depth += 1
+        self._reach(self._depth, line)
+        start_nodes, outer_deepest, self._deepest = self._nodes, self._deepest, self._depth
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        self._extent[id(node)] = (self._nodes - start_nodes + 1, self._deepest - self._depth)
+        self._deepest = max(outer_deepest, self._deepest)
+        return node
+
+    def _count(self, n: int, line: int, why: str = "") -> None:
+        self._nodes += n
+        if self._nodes > MAX_NODES:
+            raise YamlSyntaxError(line, f"more than {MAX_NODES} values{why}: a profile is far smaller; "
+                                  "aliases that expand to huge trees are refused")
+
+    def _reach(self, depth: int, line: int) -> None:
+        self._deepest = max(self._deepest, depth)
+        if depth > MAX_DEPTH:
+            raise YamlSyntaxError(line, f"nested deeper than {MAX_DEPTH} levels")
 
 
 # Copy the resolver table (it is a class attribute shared with SafeLoader) without the YAML 1.1 bools.

@@ -33,19 +33,35 @@ def parse_uri(uri: str) -> tuple[str, str, dict[str, str]]:
 
 
 EMU_PARAMS = frozenset({"latency_ms", "adm_hex", "iccid", "protocol"})
+MAX_LATENCY_MS = 60_000.0
+
+
+def latency_ms_of(uri: str, params: dict[str, str], default: float | None = None) -> float:
+    """The `latency_ms=` of a reader URI (any scheme, `emu-feed:` too): 0 to 60000 ms, or InputError."""
+    text = params.get("latency_ms")
+    try:
+        lat = float(text) if text is not None else float(default or 0)
+    except ValueError:
+        lat = -1.0
+    if not 0 <= lat <= MAX_LATENCY_MS:  # also refuses nan
+        raise InputError(f"--reader {uri!r}: latency_ms must be a number of milliseconds from 0 to "
+                         f"{MAX_LATENCY_MS:.0f}, got {text!r}")
+    return lat
+
+
+def check_uri_params(uri: str) -> None:
+    """The checks on a reader URI's query that need no card, whatever the scheme (for parse time)."""
+    _, _, query = uri.partition("?")
+    latency_ms_of(uri, dict(parse_qsl(query, keep_blank_values=True)))
 
 
 def open_reader(uri: str, *, trace: Callable[[str], None] | None = None, shared: bool = False,
                 latency_ms: float | None = None, timeout: float = 10.0) -> Reader:
     """A `Reader` on the card behind `uri`. Raises NoCardError (exit 3) when there is none."""
+    latency = latency_ms
     scheme, target, params = parse_uri(uri)
     transport: Transport
-    try:
-        lat = float(params.get("latency_ms", latency_ms or 0))
-    except ValueError:
-        lat = -1.0
-    if not 0 <= lat <= 60_000:  # also refuses nan
-        raise InputError(f"--reader {uri!r}: latency_ms must be a number of milliseconds from 0 to 60000")
+    lat = latency_ms_of(uri, params, latency)
     if scheme == "emu":
         from simtool.transport.emulated import open_emulated
 

@@ -1,7 +1,8 @@
 """`Reader`: the one object higher layers talk to a card through, whatever carries the bytes.
 
 A transport only moves raw APDU bytes; `Reader` adds T=0/T=1 handling (via `simtool.commands`),
-APDU and byte counters per phase, the masked trace and latency injection for benchmarks.
+APDU and byte counters per phase, the masked trace and latency injection for benchmarks, and the ADM guard
+(`commands.admguard`): every command that presents an ADM key, from any caller, goes through it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from simtool.commands import admguard
 from simtool.commands.apdu import Apdu, Response
 from simtool.commands.exchange import run
 from simtool.commands.trace import Tracer
@@ -59,6 +61,7 @@ class Reader:
     total: Counter = field(default_factory=Counter)
     phases: dict[str, Counter] = field(default_factory=dict)
     phase: str = "other"
+    adm_guard: admguard.AdmGuard = field(default_factory=admguard.AdmGuard)
 
     def __post_init__(self) -> None:
         fids, sfis = secret_files()
@@ -100,8 +103,16 @@ class Reader:
         return resp
 
     def send(self, apdu: Apdu) -> Response:
-        """Send one command, following 61xx/6Cxx under T=0, and return the final response."""
-        return run(apdu, self.protocol, self._send_raw)
+        """Send one command, following 61xx/6Cxx under T=0, and return the final response. A command that
+        presents an ADM key is sent only if the ADM guard lets it (else GuardError, exit 4)."""
+        ref = admguard.adm_key_ref(apdu)
+        if ref is None:
+            return run(apdu, self.protocol, self._send_raw)
+        query = run(admguard.tries_query(apdu), self.protocol, self._send_raw)
+        self.adm_guard.check(self.name, ref, apdu.data, query.sw)
+        resp = run(apdu, self.protocol, self._send_raw)
+        self.adm_guard.record(ref, apdu.data, resp.sw)
+        return resp
 
     def reset(self) -> bytes:
         return self.transport.reset()

@@ -142,7 +142,7 @@ def test_no_card_file_is_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[st
                                  "emu:?protocol=T=2"])
 def test_bad_reader_uri_is_exit_2(capsys: pytest.CaptureFixture[str], uri: str) -> None:
     code, _, err = run_cli(["read", "--reader", uri], capsys)
-    assert code == 2 and err.startswith("error: ")
+    assert code == 2 and (err.startswith("error: ") or "error: argument --reader: " in err)  # latency: at parse
     assert "Traceback" not in err
 
 
@@ -230,4 +230,4 @@ def test_read_touches_no_disk_and_wrong_pin1_is_exit_1(tmp_path: Path, capsys: p
 
 def test_min_adm_tries_below_1_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(flash_args("emu:", min_adm_tries="0"), capsys)
-    assert code == 2 and "--min-adm-tries 0" in err
+    assert code == 2 and "argument --min-adm-tries: must be an integer from 1 to 10, got '0'" in err

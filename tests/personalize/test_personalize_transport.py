@@ -76,7 +76,7 @@ def test_trace_masks_pin_and_key_file_data() -> None:
         r.send(uicc.update_binary(0, b"\x01\x10" + b"\xab" * 16))
         r.send(uicc.select_fid(0x2F05, fcp=False))
         r.send(uicc.update_binary(0, b"\xab" * 4))
-    assert lines[0] == ">> 0020000A08" + "**" * 8
+    assert lines[:4] == [">> 0020000A", "<< 63C3", ">> 0020000A08" + "**" * 8, "<< 9000"]  # the guard asks first
     assert ">> 00D6000012" + "**" * 18 in lines
     assert ">> 00D6000004ABABABAB" in lines  # EF.PL is not secret
     assert not any("3131313131313131" in line or "AB" * 16 in line for line in lines)
