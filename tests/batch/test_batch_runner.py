@@ -73,7 +73,7 @@ def test_half_written_card_is_finished_with_its_own_identity(batch):
     card = Card.blank(adm=ADM)
     with pytest.raises(NoCardError):
         flash(Reader(_PulledOut(card, 20)), load_frozen_profile(rec), _identity(row, sealer),
-              before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None))
+              before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None, token=row.token))
     card.state.counters["adm1"] = 2  # and the power went while a VERIFY had taken its try
     unlucky = Card.blank(adm=ADM)
     unlucky.state.counters["adm1"] = 2  # the same, on a blank card: its key was never proven
