@@ -8,41 +8,12 @@ from __future__ import annotations
 
 import os
 
-from simtool.batch.ledger_base import (
-    EV_CREATED,
-    EV_EXPORTED,
-    EV_READER_STOP,
-    EV_RUN_START,
-    EV_RUN_STOP,
-    FAILED,
-    FREE,
-    LEASED,
-    ON_A_CARD,
-    REFUSED,
-    STATES,
-    TERMINAL,
-    VERIFIED,
-    VOIDED,
-    WRITING,
-    BatchRecord,
-    DamagedRow,
-    Event,
-    IdentityRow,
-    Ledger,
-    LedgerConflict,
-    LedgerError,
-    NewIdentity,
-    OverlapError,
-    Range,
-    now_iso,
-    redact_url,
-)
+from simtool.batch import ledger_base
+from simtool.batch.ledger_base import *  # noqa: F403 - this module is the interface's public name
+from simtool.batch.ledger_base import Ledger, redact_url
 from simtool.errors import InputError
 
-__all__ = ["EV_CREATED", "EV_EXPORTED", "EV_READER_STOP", "EV_RUN_START", "EV_RUN_STOP", "FAILED", "FREE", "LEASED",
-           "ON_A_CARD", "REFUSED", "STATES", "TERMINAL", "VERIFIED", "VOIDED", "WRITING", "BatchRecord", "DamagedRow",
-           "Event", "IdentityRow", "Ledger", "LedgerConflict", "LedgerError", "NewIdentity", "OverlapError", "Range",
-           "default_url", "now_iso", "open_ledger", "redact_url"]
+__all__ = [*ledger_base.__all__, "default_url", "open_ledger"]
 
 
 def default_url(batch_dir: str) -> str:

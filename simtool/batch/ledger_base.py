@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from simtool.batch.lifecycle import (  # noqa: F401 - the states, re-exported for the ledger's users
+from simtool.batch.lifecycle import (  # the states, re-exported for the ledger's users
     FAILED,
     FREE,
     LEASED,
@@ -43,6 +43,11 @@ from simtool.batch.lifecycle import (  # noqa: F401 - the states, re-exported fo
     WRITING,
 )
 from simtool.errors import InputError, SimtoolError
+
+__all__ = ["EV_CREATED", "EV_EXPORTED", "EV_READER_STOP", "EV_RUN_START", "EV_RUN_STOP", "FAILED", "FREE", "LEASED",
+           "ON_A_CARD", "REFUSED", "STATES", "TERMINAL", "VERIFIED", "VOIDED", "WRITING", "BatchRecord", "DamagedRow",
+           "Event", "IdentityRow", "Ledger", "LedgerConflict", "LedgerError", "NewIdentity", "OverlapError", "Range",
+           "now_iso", "redact_url"]
 
 # Batch-level event kinds (the `state` column of an event that names no identity).
 EV_CREATED, EV_RUN_START, EV_RUN_STOP, EV_READER_STOP, EV_EXPORTED = (
@@ -170,7 +175,7 @@ class Ledger(ABC):
         """One line per clash between the given ranges or single ICCIDs and identities already stored."""
 
     @abstractmethod
-    def create_batch(self, batch: BatchRecord, rows: Iterable[tuple], ranges: Iterable[Range],
+    def create_batch(self, batch: BatchRecord, rows: Iterable[tuple[Any, ...]], ranges: Iterable[Range],
                      iccids: Iterable[str] = ()) -> None:
         """Store the batch and all its identities (`NewIdentity` tuples, state free) in one transaction, after
         checking `ranges` and the single `iccids` (vendor-printed) for overlaps inside that transaction;

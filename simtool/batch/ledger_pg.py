@@ -35,8 +35,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from simtool.batch.ledger_base import STATES, LedgerError, OverlapError, redact_url
-from simtool.batch.ledger_sql import Dialect, SqlLedger
+from simtool.batch.ledger_base import LedgerError, OverlapError, redact_url
+from simtool.batch.ledger_sql import SCHEMA_VERSION, Dialect, SqlLedger
 from simtool.errors import InputError
 
 try:
@@ -46,78 +46,8 @@ except ImportError:  # pragma: no cover - the `postgres` extra is not installed
     psycopg = None  # type: ignore[assignment]
     pgerr = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = "2"  # 2: identities.token (fencing); a version 1 database gains it on opening
 # pg_advisory_xact_lock keys (any two constants unlikely to be used by another application on the database)
 LOCK_SCHEMA, LOCK_CREATE = 0x51A7_0001, 0x51A7_0002
-
-_STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
-# Identifier columns compare in byte order (COLLATE "C"), whatever the database's locale: overlap checks use
-# BETWEEN on digit strings.
-SCHEMA = f"""
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE batches (
-    id TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    profile_name TEXT NOT NULL,
-    profile_source TEXT NOT NULL,
-    profile_text TEXT NOT NULL,
-    profile_sha256 TEXT NOT NULL,
-    simtool_version TEXT NOT NULL,
-    kcv TEXT NOT NULL,
-    adm_mode TEXT NOT NULL,
-    preprinted BOOLEAN NOT NULL,
-    options TEXT NOT NULL
-);
-CREATE TABLE ranges (
-    batch_id TEXT NOT NULL REFERENCES batches(id),
-    kind TEXT NOT NULL,
-    first TEXT COLLATE "C" NOT NULL,
-    last TEXT COLLATE "C" NOT NULL
-);
-CREATE TABLE identities (
-    iccid TEXT COLLATE "C" PRIMARY KEY,
-    batch_id TEXT NOT NULL REFERENCES batches(id),
-    seq INTEGER NOT NULL,
-    imsi TEXT COLLATE "C" NOT NULL UNIQUE,
-    msisdn TEXT COLLATE "C" UNIQUE,
-    state TEXT NOT NULL DEFAULT 'free' CHECK (state IN ({_STATE_LIST})),
-    secrets BYTEA NOT NULL,
-    lease_owner TEXT,
-    lease_reader TEXT,
-    lease_until DOUBLE PRECISION,
-    card_ref TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    updated TEXT,
-    reason TEXT,
-    token INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (batch_id, seq)
-);
-CREATE INDEX identities_state ON identities (batch_id, state, seq);
-CREATE INDEX identities_owner ON identities (lease_owner) WHERE lease_owner IS NOT NULL;
-CREATE INDEX identities_card ON identities (card_ref) WHERE card_ref IS NOT NULL;
-CREATE TABLE events (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    time TEXT NOT NULL,
-    batch_id TEXT NOT NULL,
-    iccid TEXT,
-    reader TEXT,
-    state TEXT NOT NULL,
-    detail TEXT,
-    station TEXT
-);
-CREATE INDEX events_iccid ON events (batch_id, iccid);
-CREATE FUNCTION simtool_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'events are append-only';
-END
-$$;
-CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events
-    FOR EACH ROW EXECUTE FUNCTION simtool_events_append_only();
-CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION simtool_events_append_only();
-INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');
-"""
 
 T = TypeVar("T")
 
@@ -125,7 +55,7 @@ T = TypeVar("T")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(batch_id: str, rows: Iterable[tuple], chunk: int = 2000) -> Iterator[str]:
+def _copy_text(batch_id: str, rows: Iterable[tuple[Any, ...]], chunk: int = 2000) -> Iterator[str]:
     """Rows in COPY's text format, a few thousand per write (several times faster than a row at a time):
     text escaped as COPY wants it, NULL as ``\\N``, secrets as bytea hex (``\\\\x...`` once escaped)."""
     bid = batch_id.translate(_COPY_ESCAPES)
@@ -147,11 +77,27 @@ class PgDialect(Dialect):
     lock = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     in_chunk = 5000
+    if_not_exists = ""
+    ident = ' COLLATE "C"'
+    blob, real, boolean = "BYTEA", "DOUBLE PRECISION", "BOOLEAN"
+    serial = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+    append_only = f"""
+CREATE FUNCTION simtool_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events are append-only';
+END
+$$;
+CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION simtool_events_append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION simtool_events_append_only();
+INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');
+"""
 
     def begin_create(self, cur: Any) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_CREATE,))  # one create at a time
 
-    def bulk_identities(self, cur: Any, batch_id: str, rows: Iterable[tuple]) -> None:
+    def bulk_identities(self, cur: Any, batch_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
         try:
             with cur.copy("COPY identities (batch_id, seq, iccid, imsi, msisdn, secrets) FROM STDIN") as copy:
                 for chunk in _copy_text(batch_id, rows):
@@ -250,7 +196,7 @@ class PgLedger(SqlLedger):
                 try:
                     if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
                         with conn.transaction():
-                            conn.execute(SCHEMA)
+                            conn.execute(self.dialect.schema())
                 finally:
                     conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_SCHEMA,))
             version = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -310,7 +256,7 @@ class PgLedger(SqlLedger):
                 raise self._fail(e) from None
         raise AssertionError("unreachable")
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """One read outside any explicit transaction (a single statement sees one snapshot)."""
         try:
             with self._conn() as conn:

@@ -62,6 +62,9 @@ def _damaged(r: Sequence[Any]) -> bool:
     return not isinstance(r[6], bytes | bytearray | memoryview)
 
 
+SCHEMA_VERSION = "2"  # 2: identities.token (fencing); a ledger of version 1 gains it when opened
+
+
 class Dialect(ABC):
     """What differs between SQL engines, in as few words as possible."""
 
@@ -70,13 +73,63 @@ class Dialect(ABC):
     lock: str = ""  # appended to a SELECT of one row that is about to change
     skip_locked: str = ""  # appended to a SELECT of rows to take, passing over rows another station holds
     in_chunk: int = 500  # values in one IN (...) list
+    # the schema's words: identifier columns compare in byte order (overlap checks use BETWEEN on digits)
+    if_not_exists = "IF NOT EXISTS "
+    ident = ""
+    blob, real, boolean = "BLOB", "REAL", "INTEGER"
+    serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    table_options = ""
+    append_only = ""  # the triggers that refuse UPDATE and DELETE on events
+
+    def schema(self) -> str:
+        """The tables, the same for every engine but for the dialect's words."""
+        x, c = self.if_not_exists, self.ident
+        states = ", ".join(f"'{s}'" for s in STATES)
+        return f"""
+CREATE TABLE {x}meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE {x}batches (
+    id TEXT PRIMARY KEY, created TEXT NOT NULL, count INTEGER NOT NULL, profile_name TEXT NOT NULL,
+    profile_source TEXT NOT NULL, profile_text TEXT NOT NULL, profile_sha256 TEXT NOT NULL,
+    simtool_version TEXT NOT NULL, kcv TEXT NOT NULL, adm_mode TEXT NOT NULL, preprinted {self.boolean} NOT NULL,
+    options TEXT NOT NULL
+);
+CREATE TABLE {x}ranges (
+    batch_id TEXT NOT NULL REFERENCES batches(id), kind TEXT NOT NULL, first TEXT{c} NOT NULL, last TEXT{c} NOT NULL
+);
+CREATE TABLE {x}identities (
+    iccid TEXT{c} PRIMARY KEY,
+    batch_id TEXT NOT NULL REFERENCES batches(id),
+    seq INTEGER NOT NULL,
+    imsi TEXT{c} NOT NULL UNIQUE,
+    msisdn TEXT{c} UNIQUE,
+    state TEXT NOT NULL DEFAULT 'free' CHECK (state IN ({states})),
+    secrets {self.blob} NOT NULL,
+    lease_owner TEXT,
+    lease_reader TEXT,
+    lease_until {self.real},
+    card_ref TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    updated TEXT,
+    reason TEXT,
+    token INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (batch_id, seq)
+){self.table_options};
+CREATE INDEX {x}identities_state ON identities (batch_id, state, seq);
+CREATE INDEX {x}identities_owner ON identities (lease_owner) WHERE lease_owner IS NOT NULL;
+CREATE INDEX {x}identities_card ON identities (card_ref) WHERE card_ref IS NOT NULL;
+CREATE TABLE {x}events (
+    id {self.serial}, time TEXT NOT NULL, batch_id TEXT NOT NULL, iccid TEXT, reader TEXT, state TEXT NOT NULL,
+    detail TEXT, station TEXT
+);
+CREATE INDEX {x}events_iccid ON events (batch_id, iccid);
+{self.append_only}"""
 
     def sql(self, text: str) -> str:
         """`text` written with ``?`` placeholders, in this engine's."""
         return text if self.placeholder == "?" else _convert(text, self.placeholder)
 
     @abstractmethod
-    def bulk_identities(self, cur: Any, batch_id: str, rows: Iterable[tuple]) -> None:
+    def bulk_identities(self, cur: Any, batch_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
         """Insert `NewIdentity` tuples of a new batch, fast; raise OverlapError on a unique clash."""
 
     def begin_create(self, cur: Any) -> None:  # noqa: B027 - optional: serialise batch creation
@@ -106,10 +159,10 @@ class SqlLedger(Ledger):
     def _tx(self, work: Callable[[Any], T]) -> T: ...
 
     @abstractmethod
-    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]: ...
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]: ...
 
     # -- plumbing ----------------------------------------------------------------------------------------
-    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._read(self.dialect.sql(sql), params)
 
     def _x(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -127,12 +180,12 @@ class SqlLedger(Ledger):
             if not lenient:
                 raise DamagedRow(self.url, r[0], r[2], f"the secrets column holds {type(r[6]).__name__}, not a "
                                  "sealed blob")
-            return IdentityRow(*r[:6], b"", *r[7:])
-        return IdentityRow(*r[:6], bytes(r[6]), *r[7:])
+            return IdentityRow(*r[:6], b"", *r[7:])  # type: ignore[call-arg]
+        return IdentityRow(*r[:6], bytes(r[6]), *r[7:])  # type: ignore[call-arg]
 
     @staticmethod
     def _batch(r: Sequence[Any]) -> BatchRecord:
-        return BatchRecord(*r[:10], bool(r[10]), json.loads(r[11]))
+        return BatchRecord(*r[:10], bool(r[10]), json.loads(r[11]))  # type: ignore[call-arg]
 
     def _event(self, cur: Any, batch_id: str, state: str, detail: str | None, iccid: str | None = None,
                reader: str | None = None, station: str | None = None) -> None:
@@ -201,7 +254,7 @@ class SqlLedger(Ledger):
                 out.append(f"ICCID {iccid} is already in batch {batch_id}")
         return out
 
-    def create_batch(self, batch: BatchRecord, rows: Iterable[tuple], ranges: Iterable[Range],
+    def create_batch(self, batch: BatchRecord, rows: Iterable[tuple[Any, ...]], ranges: Iterable[Range],
                      iccids: Iterable[str] = ()) -> None:
         ranges, iccids = list(ranges), list(iccids)
 
@@ -246,7 +299,7 @@ class SqlLedger(Ledger):
             return None
         return self._row(r[0]) if r else None
 
-    def _pages(self, where: str, params: list[Any], limit: int = 2000) -> Iterator[tuple]:
+    def _pages(self, where: str, params: list[Any], limit: int = 2000) -> Iterator[tuple[Any, ...]]:
         """Raw rows in seq order, a page at a time (keyset): a million rows never sit in memory, no lock held."""
         last = -1
         while True:
@@ -335,8 +388,8 @@ class SqlLedger(Ledger):
 
     def heartbeat(self, owner: str, ttl: float, now: float) -> int:
         states = _states_sql(tuple(lc.RULES["heartbeat"].to))  # Who.OWNER: every lease of this station at once
-        return self._tx(lambda cur: self._x(cur, f"UPDATE identities SET lease_until = ? WHERE lease_owner = ? "
-                                                 f"AND state IN ({states})", (now + ttl, owner)).rowcount)
+        sql = f"UPDATE identities SET lease_until = ? WHERE lease_owner = ? AND state IN ({states})"
+        return int(self._tx(lambda cur: self._x(cur, sql, (now + ttl, owner)).rowcount))
 
     def release(self, iccid: str, owner: str, detail: str, *, token: int) -> None:
         self._change("release", iccid, owner, token, None, detail)

@@ -21,79 +21,23 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simtool.batch.ledger_base import STATES, LedgerError, OverlapError
-from simtool.batch.ledger_sql import Dialect, SqlLedger
+from simtool.batch.ledger_base import LedgerError, OverlapError
+from simtool.batch.ledger_sql import SCHEMA_VERSION, Dialect, SqlLedger
 from simtool.errors import InputError
 
 T = TypeVar("T")
-_STATE_LIST = ", ".join(f"'{s}'" for s in STATES)
 
-SCHEMA_VERSION = "2"  # 2: identities.token (fencing); a version 1 file gains it on opening
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    profile_name TEXT NOT NULL,
-    profile_source TEXT NOT NULL,
-    profile_text TEXT NOT NULL,
-    profile_sha256 TEXT NOT NULL,
-    simtool_version TEXT NOT NULL,
-    kcv TEXT NOT NULL,
-    adm_mode TEXT NOT NULL,
-    preprinted INTEGER NOT NULL,
-    options TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ranges (
-    batch_id TEXT NOT NULL REFERENCES batches(id),
-    kind TEXT NOT NULL,
-    first TEXT NOT NULL,
-    last TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS identities (
-    iccid TEXT PRIMARY KEY,
-    batch_id TEXT NOT NULL REFERENCES batches(id),
-    seq INTEGER NOT NULL,
-    imsi TEXT NOT NULL UNIQUE,
-    msisdn TEXT UNIQUE,
-    state TEXT NOT NULL DEFAULT 'free' CHECK (state IN ({_STATE_LIST})),
-    secrets BLOB NOT NULL,
-    lease_owner TEXT,
-    lease_reader TEXT,
-    lease_until REAL,
-    card_ref TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    updated TEXT,
-    reason TEXT,
-    token INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS identities_state ON identities (batch_id, state, seq);
-CREATE INDEX IF NOT EXISTS identities_owner ON identities (lease_owner) WHERE lease_owner IS NOT NULL;
-CREATE INDEX IF NOT EXISTS identities_card ON identities (card_ref) WHERE card_ref IS NOT NULL;
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    batch_id TEXT NOT NULL,
-    iccid TEXT,
-    reader TEXT,
-    state TEXT NOT NULL,
-    detail TEXT,
-    station TEXT
-);
-CREATE INDEX IF NOT EXISTS events_iccid ON events (batch_id, iccid);
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    table_options = " WITHOUT ROWID"
+    append_only = """
 CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 """
 
-
-class SqliteDialect(Dialect):
-    name = "sqlite"
-
-    def bulk_identities(self, cur: Any, batch_id: str, rows: Iterable[tuple]) -> None:
+    def bulk_identities(self, cur: Any, batch_id: str, rows: Iterable[tuple[Any, ...]]) -> None:
         try:
             cur.executemany("INSERT INTO identities (batch_id, seq, iccid, imsi, msisdn, secrets) "
                             "VALUES (?, ?, ?, ?, ?, ?)", ((batch_id, *r) for r in rows))
@@ -140,7 +84,7 @@ class SqliteLedger(SqlLedger):
                 raise LedgerError(f"ledger {self.url}: cannot switch to WAL mode (got {mode})")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.executescript(SCHEMA)
+            self._db.executescript(self.dialect.schema())
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -192,7 +136,7 @@ class SqliteLedger(SqlLedger):
                     raise LedgerError(f"ledger {self.url}: {e}") from None
                 raise
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _read(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return self._db.execute(sql, params).fetchall()

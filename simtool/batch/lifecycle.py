@@ -83,7 +83,8 @@ RULES: dict[str, Rule] = {r.op: r for r in (
     Rule("mark_failed", {WRITING: FAILED}, Who.HOLDER, Lease.DROP, "{detail}", ("reason",)),
     Rule("void", _all(VOIDED, but=(VOIDED,)), Who.NO_LIVE_LEASE, Lease.DROP, "was {state}: {detail}", ("reason",),
          Refusal.INPUT),
-    Rule("reclaim", {LEASED: FREE, WRITING: WRITING}, Who.STALE, Lease.CLEAR, "{reclaim_detail}"),
+    # the reader stays as history: where the card was when its station died
+    Rule("reclaim", {LEASED: FREE, WRITING: WRITING}, Who.STALE, Lease.DROP, "{reclaim_detail}"),
     Rule("set_aside", {FREE: VOIDED}, Who.ANYONE, Lease.CLEAR, "damaged ledger row, never issued: {detail}",
          ("reason",)),
 )}
@@ -129,10 +130,10 @@ def _who_refuses(rule: Rule, row: RowLike, owner: str | None, token: int | None,
     """Why `rule.who` does not allow this actor on this row, or None when it does."""
     if rule.who is Who.HOLDER:
         if row.lease_owner is None:
-            return f"it has no lease (token {row.token}); the lease was taken away", Refusal.CONFLICT
+            return f"it has no lease now (token {row.token}; token {token} is stale)", Refusal.CONFLICT
         if row.lease_owner != owner:
-            return (f"the lease is held by station {row.lease_owner} on {row.lease_reader} (token {row.token})",
-                    Refusal.CONFLICT)
+            return (f"the lease is held by station {row.lease_owner} on {row.lease_reader} (token {row.token}; "
+                    f"token {token} is stale)", Refusal.CONFLICT)
         if token != row.token:
             return (f"token {token} is stale: the lease is now token {row.token} on {row.lease_reader}",
                     Refusal.CONFLICT)
@@ -180,8 +181,8 @@ def decide(op: str, row: RowLike, *, owner: str | None = None, token: int | None
             refused = f"it is {state}, not {want}", rule.refusal
     else:
         refused = _who_refuses(rule, row, owner, token, now, dead)
-    if refused is not None:
-        why, kind = refused
+    if refused is not None or to is None:
+        why, kind = refused or ("", rule.refusal)
         return Decision(op, False, state, Lease.KEEP, row.token, REFUSED, f"{op} refused: {why}", kind)
     fields = {"detail": detail, "state": state}
     if op == "claim":
@@ -195,8 +196,5 @@ def decide(op: str, row: RowLike, *, owner: str | None = None, token: int | None
                                         "written")
         else:
             fields["reclaim_detail"] = f"station {row.lease_owner} is gone; the identity waits for its card"
-    lease = rule.lease
-    if op == "reclaim" and state == WRITING:
-        lease = Lease.DROP  # the reader stays: where the card was when its station died
-    new_token = row.token if lease is Lease.KEEP else row.token + 1
-    return Decision(op, True, to, lease, new_token, to, rule.event.format(**fields), None, rule.records)
+    new_token = row.token if rule.lease is Lease.KEEP else row.token + 1
+    return Decision(op, True, to, rule.lease, new_token, to, rule.event.format(**fields), None, rule.records)
