@@ -282,7 +282,8 @@ class Runner:
             if len(open_rows) == counts[LEASED] + counts[WRITING]:
                 break
         self.counts = counts
-        elsewhere = [r for r in open_rows if r.lease_owner not in (None, self.owner) and (r.lease_until or 0) >= now]
+        elsewhere = [r for r in open_rows if r.lease_owner not in (None, self.owner) and (r.lease_until or 0) >= now
+                     and not _owner_dead(r.lease_owner)]
         waiting = [r.iccid for r in open_rows if r.state == WRITING and r not in elsewhere]
         s = RunSummary(self.batch.id, self.owner, counts, self.stats, time.monotonic() - self.started,
                        interrupted=self.interrupted, waiting=waiting)
@@ -318,7 +319,9 @@ class Runner:
                 if now - self._last_beat >= period:
                     self._last_beat = now
                     self.ledger.heartbeat(self.owner, self.opt.lease_ttl, now)
-                    self.ledger.reclaim(self.batch.id, now)  # stations elsewhere whose leases ran out
+                    # leases that ran out, and those of stations on this host that died since the run started
+                    dead = [o for o in self.ledger.lease_owners(self.batch.id) if o != self.owner and _owner_dead(o)]
+                    self.ledger.reclaim(self.batch.id, now, dead)
                 if now - last_counts >= every:  # for the display; on a big batch the count itself takes time
                     t0 = time.monotonic()
                     self.counts = self.ledger.counts(self.batch.id)
