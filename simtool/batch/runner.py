@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets as _secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from simtool.batch import liveness
 from simtool.batch.feed import CardSlot, CardSource, EmuFeed
 from simtool.batch.keys import CardSecrets, Sealer
 from simtool.batch.ledger import (
@@ -45,6 +43,7 @@ from simtool.batch.ledger import (
     LedgerConflict,
     now_iso,
 )
+from simtool.crypto.secrets import SecretError
 from simtool.errors import GuardError, InputError, NoCardError, SimtoolError
 
 log = logging.getLogger(__name__)
@@ -52,26 +51,12 @@ log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
 
 
-def station_id() -> str:
-    """``host:pid:token``: names this run in leases; the pid lets a restart on the same host see it is gone."""
-    return f"{socket.gethostname()}:{os.getpid()}:{_secrets.token_hex(3)}"
+# Stations running in this process (tests run several at once): alive whatever their pid says.
+_LIVE_HERE: set[str] = set()
 
 
 def _owner_dead(owner: str) -> bool:
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False  # another host: only its lease timeout can tell
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True  # our pid, another token: an earlier run of a reused pid
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return liveness.is_dead(owner, _LIVE_HERE)
 
 
 def load_frozen_profile(batch: BatchRecord) -> Any:
@@ -152,7 +137,8 @@ class Runner:
     """Runs one batch on a set of card sources until it is done, stopped or out of cards."""
 
     def __init__(self, ledger: Ledger, batch: BatchRecord, key: bytes, sources: Sequence[CardSource],
-                 options: RunOptions | None = None, emit: Emit | None = None) -> None:
+                 options: RunOptions | None = None, emit: Emit | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         names = [s.name for s in sources]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
@@ -164,7 +150,8 @@ class Runner:
         self.sources = list(sources)
         self.opt = options or RunOptions()
         self.emit_cb = emit
-        self.owner = station_id()
+        self.owner = liveness.station_id()
+        self.clock = clock  # epoch seconds for leases; tests pass a controlled one
         self.stop = threading.Event()
         self.stats = [ReaderStats(s.name) for s in self.sources]
         self.started = time.monotonic()
@@ -211,19 +198,26 @@ class Runner:
         with self._lock:
             if self.stop.is_set() or self._max_reached():
                 return None
-            if self.batch.preprinted:
-                rows = self.ledger.peek_free(self.batch.id, skip=self._materialized)
-                if not rows:
+            while True:  # a row whose secrets do not open is set aside, and the next one looked at
+                if self.batch.preprinted:
+                    rows = self.ledger.peek_free(self.batch.id, skip=self._materialized)
+                    if not rows:
+                        return None
+                    self._materialized.add(rows[0].iccid)
+                    sec = self._secrets_or_set_aside(rows[0], None)
+                    if sec is not None:
+                        return sec.adm1, rows[0].iccid
+                    continue
+                free = self.ledger.peek_free(self.batch.id, limit=self._fresh_out + 1)
+                if len(free) <= self._fresh_out:
                     return None
-                self._materialized.add(rows[0].iccid)
-                return self._secrets(rows[0]).adm1, rows[0].iccid
-            free = self.ledger.peek_free(self.batch.id, limit=self._fresh_out + 1)
-            if len(free) <= self._fresh_out:
-                return None
-            if self._batch_adm is None:
-                self._batch_adm = self._secrets(free[0]).adm1
-            self._fresh_out += 1
-            return self._batch_adm, None
+                if self._batch_adm is None:
+                    sec = self._secrets_or_set_aside(free[0], None)
+                    if sec is None:
+                        continue
+                    self._batch_adm = sec.adm1
+                self._fresh_out += 1
+                return self._batch_adm, None
 
     def _fresh_done(self, slot: CardSlot) -> None:
         """A fresh blank card got its identity (or was given up): it no longer waits for a free one."""
@@ -239,8 +233,15 @@ class Runner:
     # -- the run ----------------------------------------------------------------------------------------
     def run(self) -> RunSummary:
         """Run until done; Ctrl-C (KeyboardInterrupt in this thread) stops after the cards in flight."""
+        _LIVE_HERE.add(self.owner)
+        try:
+            return self._run()
+        finally:
+            _LIVE_HERE.discard(self.owner)
+
+    def _run(self) -> RunSummary:
         dead = [o for o in self.ledger.lease_owners(self.batch.id) if _owner_dead(o)]
-        freed = self.ledger.reclaim(self.batch.id, time.time(), dead)
+        freed = self.ledger.reclaim(self.batch.id, self.clock(), dead)
         self.ledger.add_event(self.batch.id, EV_RUN_START,
                               f"readers: {', '.join(s.name for s in self.sources)}"
                               + (f"; {len(freed)} stale leases freed" if freed else ""), station=self.owner)
@@ -276,12 +277,13 @@ class Runner:
     def _summary(self) -> RunSummary:
         for _ in range(10):  # other stations change the ledger between the two reads: take a pair that agrees
             counts = self.ledger.counts(self.batch.id)
-            now = time.time()
+            now = self.clock()
             open_rows = list(self.ledger.rows(self.batch.id, (LEASED, WRITING)))
             if len(open_rows) == counts[LEASED] + counts[WRITING]:
                 break
         self.counts = counts
-        elsewhere = [r for r in open_rows if r.lease_owner not in (None, self.owner) and (r.lease_until or 0) >= now]
+        elsewhere = [r for r in open_rows if r.lease_owner not in (None, self.owner) and (r.lease_until or 0) >= now
+                     and not _owner_dead(r.lease_owner)]
         waiting = [r.iccid for r in open_rows if r.state == WRITING and r not in elsewhere]
         s = RunSummary(self.batch.id, self.owner, counts, self.stats, time.monotonic() - self.started,
                        interrupted=self.interrupted, waiting=waiting)
@@ -312,12 +314,14 @@ class Runner:
         period = max(0.2, self.opt.lease_ttl / 4)
         last_counts, every = 0.0, 1.0
         while not self.stop.wait(min(period, 1.0)):
-            now = time.time()
+            now = self.clock()
             try:
                 if now - self._last_beat >= period:
                     self._last_beat = now
                     self.ledger.heartbeat(self.owner, self.opt.lease_ttl, now)
-                    self.ledger.reclaim(self.batch.id, now)  # stations elsewhere whose leases ran out
+                    # leases that ran out, and those of stations on this host that died since the run started
+                    dead = [o for o in self.ledger.lease_owners(self.batch.id) if o != self.owner and _owner_dead(o)]
+                    self.ledger.reclaim(self.batch.id, now, dead)
                 if now - last_counts >= every:  # for the display; on a big batch the count itself takes time
                     t0 = time.monotonic()
                     self.counts = self.ledger.counts(self.batch.id)
@@ -398,12 +402,15 @@ class Runner:
             return self._recognised(src, slot, st, row)
         if not self._take_slot():
             return "unused"
-        row = self.ledger.lease_next(self.batch.id, self.owner, src.name, self.opt.lease_ttl, time.time())
-        self._fresh_done(slot)
-        if row is None:
-            self._give_back_slot()
-            return "unused"
-        return self._flash(src, slot, st, row, probe=True)
+        while True:
+            row = self.ledger.lease_next(self.batch.id, self.owner, src.name, self.opt.lease_ttl, self.clock())
+            self._fresh_done(slot)
+            if row is None:
+                self._give_back_slot()
+                return "unused"
+            sec = self._secrets_or_set_aside(row, src)
+            if sec is not None:
+                return self._flash(src, slot, st, row, sec, probe=True)
 
     def _recognised(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow) -> str:
         if row.state == VERIFIED:
@@ -415,21 +422,46 @@ class Runner:
             return self._refuse(st, src, row.iccid, f"ICCID {row.iccid} was voided ({row.reason})")
         if not self._take_slot():
             return "unused"
+        if row.lease_owner not in (None, self.owner) and _owner_dead(row.lease_owner):
+            # its station died after this one started: its card is here, so take it back at once
+            self.ledger.reclaim(self.batch.id, self.clock(), [row.lease_owner])
         try:
             row = self.ledger.claim(self.batch.id, row.iccid, self.owner, src.name, self.opt.lease_ttl,
-                                    time.time(), slot.card_ref)
-        except LedgerConflict as e:
+                                    self.clock(), slot.card_ref)
+            sec = self._secrets(row)
+        except LedgerConflict as e:  # the ledger recorded the refusal
             self._give_back_slot()
-            return self._refuse(st, src, row.iccid, str(e))
-        return self._flash(src, slot, st, row, probe=False)
+            return self._refuse(st, src, row.iccid, str(e), logged=True)
+        except (SecretError, InputError) as e:  # the card carries it: it cannot be set aside, only refused
+            self._give_back_slot()
+            return self._refuse(st, src, row.iccid, f"ICCID {row.iccid}: damaged ledger row: {_reason(e)}")
+        return self._flash(src, slot, st, row, sec, probe=False)
 
-    def _refuse(self, st: ReaderStats, src: CardSource, iccid: str | None, reason: str) -> str:
+    def _secrets_or_set_aside(self, row: IdentityRow, src: CardSource | None) -> CardSecrets | None:
+        """The row's secrets; None when they do not open (the key's KCV was checked: the row is damaged), after
+        giving its lease back (if `src` leased it) and setting the identity aside, so the run goes on with the
+        next one."""
+        try:
+            return self._secrets(row)
+        except (SecretError, InputError) as e:
+            why = f"its sealed secrets do not open with the batch's transport key ({_reason(e)})"
+            if src is not None:
+                self._release(row, src, why)
+            self.ledger.set_aside(self.batch.id, row.iccid, why, self.owner)
+            self.emit("card", reader=src.name if src else None, iccid=row.iccid, state=VOIDED,
+                      detail=f"damaged ledger row: {why}")
+            return None
+
+    def _refuse(self, st: ReaderStats, src: CardSource, iccid: str | None, reason: str,
+                logged: bool = False) -> str:
         st.refused += 1
-        self.ledger.add_event(self.batch.id, "refused", reason, iccid=iccid, reader=src.name, station=self.owner)
+        if not logged:  # a refusal of the ledger's own has its event already
+            self.ledger.add_event(self.batch.id, "refused", reason, iccid=iccid, reader=src.name, station=self.owner)
         self.emit("card", reader=src.name, iccid=iccid, state="refused", detail=reason)
         return "refused"
 
-    def _flash(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow, probe: bool) -> str:
+    def _flash(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow, sec: CardSecrets,
+               probe: bool) -> str:
         from simtool.personalize.flash import flash
 
         st.state, st.iccid = "flashing", row.iccid
@@ -441,13 +473,18 @@ class Runner:
                   detail="re-flashing the card that came back" if row.state == WRITING else "flashing")
         wrote = row.state == WRITING  # claimed back from writing/failed: the card may hold it already
 
+        fenced = False
+
         def before_write() -> None:
-            nonlocal wrote
-            self.ledger.mark_writing(row.iccid, self.owner, src.name, slot.card_ref)
+            nonlocal wrote, fenced
+            try:
+                self.ledger.mark_writing(row.iccid, self.owner, src.name, slot.card_ref, token=row.token)
+            except LedgerConflict:
+                fenced = True  # the lease was taken away: not one write APDU with this identity
+                raise
             wrote = True
 
         try:
-            sec = self._secrets(row)
             identity = identity_for(row, sec)
             # A card that comes back already holding its identity had ADM1 verified with this very key before
             # (that is what `writing` records). Fewer tries left then means a VERIFY cut short by a crash or a
@@ -460,6 +497,9 @@ class Runner:
             log.debug("card %s on %s", row.iccid, src.name, exc_info=True)
             if wrote:
                 return self._failed(src, st, row, reason, t0)
+            if fenced:
+                self._give_back_slot()
+                return self._refuse(st, src, row.iccid, reason, logged=True)
             self._release(row, src, reason)
             if probe and isinstance(e, GuardError):
                 other = self._probe(slot)
@@ -472,8 +512,8 @@ class Runner:
         apdus = sum(p["apdus"] for p in result.phases.values())
         detail = f"{apdus} APDUs in {seconds:.2f} s; read back {len(result.verified)} files; authenticated"
         try:
-            self.ledger.mark_verified(row.iccid, self.owner, src.name, detail)
-        except LedgerConflict as e:  # voided while it was being flashed: the card is not ours to count
+            self.ledger.mark_verified(row.iccid, self.owner, src.name, detail, token=row.token)
+        except LedgerConflict as e:  # voided or taken away while it was flashed: refused (an event), not counted
             return self._failed(src, st, row, f"flashed, but {e}", t0, mark=False)
         st.done += 1
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=VERIFIED,
@@ -485,7 +525,7 @@ class Runner:
         st.failed += 1
         if mark:
             try:
-                self.ledger.mark_failed(row.iccid, self.owner, src.name, reason)
+                self.ledger.mark_failed(row.iccid, self.owner, src.name, reason, token=row.token)
             except LedgerConflict as e:
                 reason += f" (ledger: {e})"
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=FAILED, detail=reason,
@@ -495,7 +535,7 @@ class Runner:
     def _release(self, row: IdentityRow, src: CardSource, reason: str) -> None:
         """Nothing was written: the identity goes back to free (if it is still ours)."""
         with contextlib.suppress(LedgerConflict):
-            self.ledger.release(row.iccid, self.owner, f"card on {src.name} not written: {reason}")
+            self.ledger.release(row.iccid, self.owner, f"card on {src.name} not written: {reason}", token=row.token)
 
     def _probe(self, slot: CardSlot) -> IdentityRow | None:
         """A guard refused a card we took for blank: does it carry one of this batch's identities (a card that

@@ -179,3 +179,51 @@ def test_batch_cut_check_sees_a_card_issued_twice(tmp_path):
     shutil.copy(card, feeds[1] / "done" / "card-000099.json")
     problems = batchcut.check_batch(d, feeds, key, 2, tmp_path / "out.txt")
     assert any("distinct ICCIDs" in p for p in problems) and any("the ledger gives to card" in p for p in problems)
+
+
+def _wait_for_writing(ledger_url: str, batch_id: str, proc: subprocess.Popen, deadline: float = 120.0) -> None:
+    """Until the ledger says a card of the running `proc` is in `writing` (a status poll, as an operator would)."""
+    import threading
+
+    tick = threading.Event()
+    end = time.monotonic() + deadline
+    with open_ledger(ledger_url) as ledger:
+        while not ledger.any_in(batch_id, ("writing",)):
+            assert proc.poll() is None, "the run ended before any card was in writing"
+            assert time.monotonic() < end, "no card went to writing"
+            tick.wait(0.005)
+
+
+@pytest.mark.parametrize("kills", [1, 3])
+def test_kill_9_while_writing_then_restart_at_once_finishes_the_batch(tmp_path, kills):
+    """Issue 12 item 1: the only station killed while a card is in `writing` and not yet reaped (a zombie, as a
+    `kill -9`'d background job is), then started again at once with the same readers: it sees the old station
+    dead, takes back its cards, and finishes the batch (leases live 30 s: no timeout helps it)."""
+    n = 12
+    d, key = batchcut.make_batch(tmp_path, n)
+    feeds = [tmp_path / "f1", tmp_path / "f2"]
+    bdir = BatchDir.load(d)
+    zombies: list[subprocess.Popen] = []
+    for _ in range(kills):  # each restart starts while the run before it is a zombie
+        proc = _start(d, feeds, 5)
+        _wait_for_writing(bdir.ledger, bdir.batch_id, proc)
+        proc.send_signal(signal.SIGKILL)
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # dead, and left unreaped
+        with open(f"/proc/{proc.pid}/stat") as fh:
+            assert fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+        zombies.append(proc)
+    with open_ledger(bdir.ledger) as ledger:
+        assert ledger.counts(bdir.batch_id)["writing"] >= 1
+    rerun = batchcut.run(d, feeds)
+    for proc in zombies:
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout.splitlines()[-1])
+    assert (summary["counts"]["verified"], summary["counts"]["writing"], summary["counts"]["leased"]) == (n, 0, 0)
+    assert "other stations" not in summary["reason"]
+    with open_ledger(bdir.ledger) as ledger:
+        events = list(ledger.events(bdir.batch_id))
+    assert any(e.detail and "is gone" in e.detail for e in events), "no lease of the dead station was taken back"
+    assert batchcut.check_batch(d, feeds, key, n, tmp_path / "out.txt") == []

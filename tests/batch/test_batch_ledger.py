@@ -1,15 +1,16 @@
-"""The SQLite ledger's state machine: leases, the writing journal, reclaim, void, and the append-only trail."""
+"""What only the SQLite ledger has: its file (0600 or refused, WAL, the -wal/-shm files), the append-only trail
+behind the interface's back, and a file of schema 1 gaining the fencing token. The state machine itself is
+tested on both engines in test_batch_ledger_contract.py, and without any database in test_batch_lifecycle.py."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 import pytest
 
-from simtool.batch.ledger import BatchRecord, LedgerConflict, OverlapError, Range, open_ledger
-from simtool.errors import GuardError, InputError
-
-OWNER, OTHER = "host:1:aaaaaa", "host:2:bbbbbb"
+from simtool.batch.ledger import BatchRecord, Range, open_ledger
+from simtool.errors import InputError
 
 
 def _batch(ledger, n=5, bid="B1"):
@@ -30,6 +31,9 @@ def ledger(tmp_path):
 def test_file_is_0600_wal_and_opening_a_missing_ledger_is_refused(tmp_path, ledger):
     assert (tmp_path / "l.db").stat().st_mode & 0o777 == 0o600
     assert ledger._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    _batch(ledger)
+    for side in ("l.db-wal", "l.db-shm"):
+        assert (tmp_path / side).stat().st_mode & 0o777 == 0o600, side
     with pytest.raises(InputError, match="no such database"):
         open_ledger(f"sqlite://{tmp_path}/missing.db")
     with pytest.raises(InputError, match="unknown ledger type 'mysql'") as e:
@@ -37,71 +41,50 @@ def test_file_is_0600_wal_and_opening_a_missing_ledger_is_refused(tmp_path, ledg
     assert "secret" not in str(e.value)  # a password in a URL is never echoed
 
 
-def test_lease_write_verify_in_order_with_events(ledger):
-    iccids = _batch(ledger)
-    row = ledger.lease_next("B1", OWNER, "r1", 60, 1000.0)
-    assert (row.iccid, row.state, row.lease_owner) == (iccids[0], "leased", OWNER)
-    assert ledger.lease_next("B1", OWNER, "r2", 60, 1000.0).iccid == iccids[1]
-    with pytest.raises(LedgerConflict):
-        ledger.mark_writing(iccids[0], OTHER, "r1", None)  # not the lease holder
-    ledger.mark_writing(iccids[0], OWNER, "r1", "card-1")
-    with pytest.raises(LedgerConflict):
-        ledger.release(iccids[0], OWNER, "too late: it is on a card")
-    ledger.mark_verified(iccids[0], OWNER, "r1", "ok")
-    assert [e.state for e in ledger.events("B1", iccids[0])] == ["leased", "writing", "verified"]
-    assert ledger.get("B1", iccids[0]).lease_owner is None
-    assert ledger.counts("B1") == {"free": 3, "leased": 1, "writing": 0, "verified": 1, "failed": 0, "voided": 0}
+def test_created_0600_whatever_the_umask(tmp_path):
+    old = os.umask(0)
+    try:
+        with open_ledger(f"sqlite://{tmp_path}/u.db", create=True) as led:
+            _batch(led)
+            modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    finally:
+        os.umask(old)
+    assert modes == {"u.db": 0o600, "u.db-wal": 0o600, "u.db-shm": 0o600}
 
 
-def test_expired_or_dead_leases_go_back_to_free_but_writing_never_does(ledger):
-    iccids = _batch(ledger)
-    ledger.lease_next("B1", OWNER, "r1", 10, 1000.0)
-    ledger.lease_next("B1", OWNER, "r1", 10, 1000.0)
-    ledger.mark_writing(iccids[1], OWNER, "r1", "card-2")
-    assert ledger.reclaim("B1", 1005.0) == []  # not expired yet
-    assert ledger.heartbeat(OWNER, 10, 1008.0) == 2
-    assert ledger.reclaim("B1", 1015.0) == []  # the heartbeat moved it
-    assert ledger.reclaim("B1", 1100.0) == [iccids[0]]
-    assert ledger.get("B1", iccids[0]).state == "free"
-    assert ledger.get("B1", iccids[1]).state == "writing"  # a card may hold it: never reissued
-    assert ledger.lease_next("B1", OTHER, "r9", 10, 1100.0).iccid == iccids[0]
-    # a dead station's writing identity loses its lease, so its card can be claimed at once
-    ledger.reclaim("B1", 1100.0, dead_owners=[OWNER])
-    row = ledger.claim("B1", iccids[1], OTHER, "r9", 10, 1100.0, "card-2")
-    assert (row.state, row.lease_owner) == ("writing", OTHER)
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_an_existing_file_that_others_may_read_is_refused_with_the_fix(tmp_path, mode):
+    path = tmp_path / "ledger.db"
+    path.touch()
+    path.chmod(mode)
+    with pytest.raises(InputError) as e:
+        open_ledger(f"sqlite://{path}", create=True)
+    assert str(e.value) == (f"ledger {path}: mode {mode:04o} lets group or others read sealed secrets; fix it "
+                            f"with: chmod 600 {path}")
+    assert path.stat().st_size == 0  # nothing written into it
 
 
-def test_claim_refuses_live_leases_and_terminal_states(ledger):
-    iccids = _batch(ledger)
-    ledger.lease_next("B1", OWNER, "r1", 60, 1000.0)
-    with pytest.raises(LedgerConflict, match="in flight on r1"):
-        ledger.claim("B1", iccids[0], OTHER, "r2", 60, 1010.0)
-    assert ledger.claim("B1", iccids[0], OTHER, "r2", 60, 2000.0).lease_owner == OTHER  # expired: fine
-    ledger.mark_writing(iccids[0], OTHER, "r2", None)
-    ledger.mark_failed(iccids[0], OTHER, "r2", "read-back differs")
-    assert ledger.get("B1", iccids[0]).reason == "read-back differs"
-    again = ledger.claim("B1", iccids[0], OWNER, "r1", 60, 2001.0, "card-x")
-    assert (again.state, again.card_ref) == ("writing", "card-x")  # failed -> writing: same card, same identity
-    assert ledger.find("B1", card_ref="card-x").iccid == iccids[0]
-    assert ledger.find("B1", imsi=again.imsi).iccid == iccids[0]
-    with pytest.raises(LedgerConflict, match="not in batch"):
-        ledger.claim("B1", "8931080000000099999", OWNER, "r1", 60, 2001.0)
+def test_a_wal_file_that_others_may_read_is_refused(tmp_path, ledger):
+    _batch(ledger)
+    ledger.close()
+    wal = tmp_path / "l.db-wal"
+    wal.touch()
+    wal.chmod(0o644)
+    with pytest.raises(InputError, match=f"ledger {wal}: mode 0644 .* chmod 600 {wal}"):
+        open_ledger(f"sqlite://{tmp_path}/l.db")
 
 
-def test_void_rules(ledger):
-    iccids = _batch(ledger)
-    ledger.void("B1", iccids[4], "vendor lost the card", "ops@host", 1000.0)
-    with pytest.raises(InputError, match="already voided"):
-        ledger.void("B1", iccids[4], "again", "ops@host", 1000.0)
-    with pytest.raises(InputError, match="not in batch"):
-        ledger.void("B1", "8931080000000099999", "x", "ops@host", 1000.0)
-    ledger.lease_next("B1", OWNER, "r1", 60, 1000.0)
-    with pytest.raises(GuardError, match="in flight"):
-        ledger.void("B1", iccids[0], "x", "ops@host", 1001.0)
-    assert ledger.void("B1", iccids[0], "card broke", "ops@host", 5000.0).state == "voided"
-    assert [r.iccid for r in ledger.peek_free("B1", limit=10)] == iccids[1:4]
-    with pytest.raises(LedgerConflict):
-        ledger.mark_writing(iccids[0], OWNER, "r1", None)
+@pytest.mark.parametrize("dangling", [True, False])
+def test_a_symlink_at_the_ledger_path_is_refused(tmp_path, dangling):
+    target = tmp_path / "elsewhere.db"
+    if not dangling:
+        with open_ledger(f"sqlite://{target}", create=True):
+            pass
+    link = tmp_path / "ledger.db"
+    link.symlink_to(target)
+    with pytest.raises(InputError, match=f"ledger {link}: is a symbolic link \\(to {target}\\)"):
+        open_ledger(f"sqlite://{link}", create=True)
+    assert target.exists() is not dangling  # a dangling link was not followed to create the file
 
 
 def test_events_are_append_only(ledger):
@@ -112,13 +95,13 @@ def test_events_are_append_only(ledger):
         ledger._db.execute("DELETE FROM events")
 
 
-def test_create_batch_is_all_or_nothing(ledger):
-    _batch(ledger, bid="B1")
-    rec = BatchRecord(id="B2", created="t", count=2, profile_name="p", profile_source="p", profile_text="x",
-                      profile_sha256="0", simtool_version="0", kcv="K", adm_mode="batch", preprinted=False)
-    clash = [(0, "8931080000000099990", "204089999999990", None, b"s"),
-             (1, "8931080000000099991", "204080000010000", None, b"s")]  # IMSI of B1's first identity
-    with pytest.raises(OverlapError):
-        ledger.create_batch(rec, clash, [])
-    assert ledger.batch("B2") is None and ledger.get("B2", "8931080000000099990") is None
-    assert ledger.overlaps([], ["8931080000000010000"]) == ["ICCID 8931080000000010000 is already in batch B1"]
+def test_a_schema_1_file_gains_the_token(tmp_path, ledger):
+    iccids = _batch(ledger)
+    ledger._db.execute("ALTER TABLE identities DROP COLUMN token")
+    ledger._db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    ledger.close()
+    with open_ledger(f"sqlite://{tmp_path}/l.db") as led:
+        assert led.get("B1", iccids[0]).token == 0
+        row = led.lease_next("B1", "host:1:aaaaaa", "r1", 60, 1000.0)
+        assert row.token == 1
+        assert led._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "2"

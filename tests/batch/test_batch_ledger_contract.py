@@ -34,6 +34,12 @@ def _record(bid: str, n: int, **kw) -> BatchRecord:
                        kcv="ABCDEF", adm_mode="batch", preprinted=False, options=kw.pop("options", {"k": [1, 2]}))
 
 
+def _tok(ledger, iccid: str, bid: str = "B1") -> int:
+    """The identity's current token: what its lease holder got from lease_next/claim (0 for no identity)."""
+    row = ledger.get(bid, iccid)
+    return row.token if row else 0
+
+
 def _batch(ledger, n=5, bid="B1", msisdn=False):
     tag = bid[-1]
     rows = [(i, f"89310800000000{tag}{i:04d}", f"2040800000{tag}{i:04d}",
@@ -113,20 +119,22 @@ def test_lease_write_verify_in_order_with_events(ledger):
         iccids[0], "leased", OWNER, "r1", 1060.0)
     assert ledger.lease_next("B1", OWNER, "r2", 60, 1000.0).iccid == iccids[1]
     with pytest.raises(LedgerConflict):
-        ledger.mark_writing(iccids[0], OTHER, "r1", None)  # not the lease holder
-    ledger.mark_writing(iccids[0], OWNER, "r1", "card-1")
+        ledger.mark_writing(iccids[0], OTHER, "r1", None, token=_tok(ledger, iccids[0]))  # not the lease holder
+    ledger.mark_writing(iccids[0], OWNER, "r1", "card-1", token=_tok(ledger, iccids[0]))
     assert (ledger.get("B1", iccids[0]).attempts, ledger.get("B1", iccids[0]).card_ref) == (1, "card-1")
     with pytest.raises(LedgerConflict):
-        ledger.release(iccids[0], OWNER, "too late: it is on a card")
-    ledger.mark_verified(iccids[0], OWNER, "r1", "ok")
+        ledger.release(iccids[0], OWNER, "too late: it is on a card", token=_tok(ledger, iccids[0]))
+    ledger.mark_verified(iccids[0], OWNER, "r1", "ok", token=_tok(ledger, iccids[0]))
     evs = list(ledger.events("B1", iccids[0]))
-    assert [e.state for e in evs] == ["leased", "writing", "verified"]
-    assert [e.station for e in evs] == [OWNER] * 3 and evs[-1].reader == "r1" and evs[-1].detail == "ok"
+    assert [e.state for e in evs] == ["leased", "refused", "writing", "refused", "verified"]
+    assert [e.station for e in evs] == [OWNER, OTHER, OWNER, OWNER, OWNER]
+    assert evs[-1].reader == "r1" and evs[-1].detail == "ok"
+    assert evs[3].detail == "release refused: it is writing, not leased"
     assert all(e.time[:4].isdigit() and ("+" in e.time[10:] or "-" in e.time[10:] or e.time.endswith("Z"))
                for e in evs)  # ISO 8601 with a zone
     assert ledger.get("B1", iccids[0]).lease_owner is None
     assert ledger.counts("B1") == {"free": 3, "leased": 1, "writing": 0, "verified": 1, "failed": 0, "voided": 0}
-    ledger.release(iccids[1], OWNER, "card pulled before the first write")
+    ledger.release(iccids[1], OWNER, "card pulled before the first write", token=_tok(ledger, iccids[1]))
     assert ledger.get("B1", iccids[1]).state == "free" and ledger.get("B1", iccids[1]).lease_owner is None
 
 
@@ -134,12 +142,12 @@ def test_allocation_takes_the_lowest_free_identity_and_leaves_no_gaps(ledger):
     iccids = _batch(ledger, 6)
     got = [ledger.lease_next("B1", OWNER, "r1", 60, 1000.0).iccid for _ in range(3)]
     assert got == iccids[:3]
-    ledger.release(iccids[1], OWNER, "nothing written")
+    ledger.release(iccids[1], OWNER, "nothing written", token=_tok(ledger, iccids[1]))
     assert ledger.lease_next("B1", OTHER, "r2", 60, 1000.0).iccid == iccids[1]  # the released one, first
     for i in (0, 1, 2):
         owner = OTHER if i == 1 else OWNER
-        ledger.mark_writing(iccids[i], owner, "r", None)
-        ledger.mark_verified(iccids[i], owner, "r", "ok")
+        ledger.mark_writing(iccids[i], owner, "r", None, token=_tok(ledger, iccids[i]))
+        ledger.mark_verified(iccids[i], owner, "r", "ok", token=_tok(ledger, iccids[i]))
     rest = [ledger.lease_next("B1", OWNER, "r1", 60, 1000.0) for _ in range(4)]
     assert [r.iccid for r in rest[:3]] == iccids[3:] and rest[3] is None
 
@@ -160,9 +168,9 @@ def test_concurrent_stations_get_every_identity_exactly_once(ledger_url, ledger)
                 row = led.lease_next("B1", owner, reader, 60, time.time())
                 if row is None:
                     return
-                led.mark_writing(row.iccid, owner, reader, f"{reader}/{row.iccid}")
+                led.mark_writing(row.iccid, owner, reader, f"{reader}/{row.iccid}", token=row.token)
                 led.heartbeat(owner, 60, time.time())
-                led.mark_verified(row.iccid, owner, reader, "ok")
+                led.mark_verified(row.iccid, owner, reader, "ok", token=row.token)
                 with lock:
                     got.append((row.iccid, owner))
         except BaseException as e:  # pragma: no cover - reported below
@@ -187,7 +195,7 @@ def test_expired_or_dead_leases_go_back_to_free_but_writing_never_does(ledger):
     iccids = _batch(ledger)
     ledger.lease_next("B1", OWNER, "r1", 10, 1000.0)
     ledger.lease_next("B1", OWNER, "r1", 10, 1000.0)
-    ledger.mark_writing(iccids[1], OWNER, "r1", "card-2")
+    ledger.mark_writing(iccids[1], OWNER, "r1", "card-2", token=_tok(ledger, iccids[1]))
     assert ledger.reclaim("B1", 1005.0) == []  # not expired yet
     assert ledger.heartbeat(OWNER, 10, 1008.0) == 2
     assert ledger.heartbeat(OTHER, 10, 1008.0) == 0
@@ -211,7 +219,7 @@ def test_a_dead_station_never_lets_its_writing_identities_go_to_other_cards(ledg
     iccids = _batch(ledger, 4)
     for reader in ("r1", "r2"):
         ledger.lease_next("B1", OWNER, reader, 30, 1000.0)
-    ledger.mark_writing(iccids[0], OWNER, "r1", "tray/card-000001")
+    ledger.mark_writing(iccids[0], OWNER, "r1", "tray/card-000001", token=_tok(ledger, iccids[0]))
     # the station dies; long after, other stations reclaim (by timeout and by knowing it is dead)
     assert ledger.reclaim("B1", 5000.0) == [iccids[1]]
     assert ledger.reclaim("B1", 5000.0, dead_owners=[OWNER]) == []
@@ -229,8 +237,8 @@ def test_claim_refuses_live_leases_and_terminal_states(ledger):
     with pytest.raises(LedgerConflict, match="in flight on r1"):
         ledger.claim("B1", iccids[0], OTHER, "r2", 60, 1010.0)
     assert ledger.claim("B1", iccids[0], OTHER, "r2", 60, 2000.0).lease_owner == OTHER  # expired: fine
-    ledger.mark_writing(iccids[0], OTHER, "r2", None)
-    ledger.mark_failed(iccids[0], OTHER, "r2", "read-back differs")
+    ledger.mark_writing(iccids[0], OTHER, "r2", None, token=_tok(ledger, iccids[0]))
+    ledger.mark_failed(iccids[0], OTHER, "r2", "read-back differs", token=_tok(ledger, iccids[0]))
     assert ledger.get("B1", iccids[0]).reason == "read-back differs"
     again = ledger.claim("B1", iccids[0], OWNER, "r1", 60, 2001.0, "card-x")
     assert (again.state, again.card_ref) == ("writing", "card-x")  # failed -> writing: same card, same identity
@@ -240,36 +248,77 @@ def test_claim_refuses_live_leases_and_terminal_states(ledger):
         ledger.claim("B1", "8931080000000099999", OWNER, "r1", 60, 2001.0)
     free = ledger.claim("B1", iccids[3], OWNER, "r3", 60, 2001.0)  # a vendor card carrying a free ICCID
     assert (free.state, free.lease_reader) == ("leased", "r3")
-    ledger.mark_writing(iccids[0], OWNER, "r1", None)
-    ledger.mark_verified(iccids[0], OWNER, "r1", "ok")
+    ledger.mark_writing(iccids[0], OWNER, "r1", None, token=_tok(ledger, iccids[0]))
+    ledger.mark_verified(iccids[0], OWNER, "r1", "ok", token=_tok(ledger, iccids[0]))
     with pytest.raises(LedgerConflict, match="verified"):
         ledger.claim("B1", iccids[0], OWNER, "r1", 60, 2002.0)
 
 
-def test_transitions_are_conditional_and_a_conflict_changes_nothing(ledger):
+def test_transitions_are_conditional_and_a_refusal_changes_nothing_but_leaves_an_event(ledger):
     iccids = _batch(ledger)
-    ledger.lease_next("B1", OWNER, "r1", 60, 1000.0)
+    tok = ledger.lease_next("B1", OWNER, "r1", 60, 1000.0).token
     before = len(list(ledger.events("B1")))
     attempts = [
-        lambda: ledger.mark_verified(iccids[0], OWNER, "r1", "skipped the journal"),  # leased -> verified
-        lambda: ledger.mark_failed(iccids[0], OWNER, "r1", "x"),  # leased -> failed
-        lambda: ledger.mark_writing(iccids[1], OWNER, "r1", None),  # free: not leased by anyone
-        lambda: ledger.release(iccids[0], OTHER, "not mine"),
-        lambda: ledger.mark_writing("8931080000000099999", OWNER, "r1", None),  # not in the ledger
+        (lambda: ledger.mark_verified(iccids[0], OWNER, "r1", "skipped the journal", token=tok),
+         "mark_verified refused: it is leased, not writing"),
+        (lambda: ledger.mark_failed(iccids[0], OWNER, "r1", "x", token=tok), "mark_failed refused: it is leased"),
+        (lambda: ledger.mark_writing(iccids[1], OWNER, "r1", None, token=tok),  # free: not leased by anyone
+         "mark_writing refused: it is free"),
+        (lambda: ledger.release(iccids[0], OTHER, "not mine", token=tok),
+         f"release refused: the lease is held by station {OWNER}"),
+        (lambda: ledger.mark_writing(iccids[0], OWNER, "r1", None, token=tok - 1),  # an older lease's token
+         f"mark_writing refused: token {tok - 1} is stale: the lease is now token {tok} on r1"),
     ]
-    for attempt in attempts:
-        with pytest.raises(LedgerConflict):
+    for attempt, why in attempts:
+        with pytest.raises(LedgerConflict, match=why):
             attempt()
-    assert len(list(ledger.events("B1"))) == before
+    with pytest.raises(LedgerConflict, match="not in the ledger"):  # names no batch: nowhere to record it
+        ledger.mark_writing("8931080000000099999", OWNER, "r1", None, token=tok)
+    refused = list(ledger.events("B1"))[before:]
+    assert [(e.state, e.iccid, e.station) for e in refused] == [
+        ("refused", iccids[0], OWNER), ("refused", iccids[0], OWNER), ("refused", iccids[1], OWNER),
+        ("refused", iccids[0], OTHER), ("refused", iccids[0], OWNER)]
+    assert [e.detail.split(":")[0] for e in refused] == [
+        "mark_verified refused", "mark_failed refused", "mark_writing refused", "release refused",
+        "mark_writing refused"]
     assert ledger.get("B1", iccids[0]).state == "leased" and ledger.get("B1", iccids[1]).state == "free"
-    ledger.mark_writing(iccids[0], OWNER, "r1", None)
-    ledger.mark_writing(iccids[0], OWNER, "r2", None)  # writing -> writing (a retry on another reader)
+    assert ledger.get("B1", iccids[0]).token == tok and ledger.get("B1", iccids[1]).token == 0
+    ledger.mark_writing(iccids[0], OWNER, "r1", None, token=tok)
+    ledger.mark_writing(iccids[0], OWNER, "r2", None, token=tok)  # writing -> writing (a retry, same lease)
     assert (ledger.get("B1", iccids[0]).attempts, ledger.get("B1", iccids[0]).lease_reader) == (2, "r2")
-    ledger.mark_verified(iccids[0], OWNER, "r2", "ok")
+    ledger.mark_verified(iccids[0], OWNER, "r2", "ok", token=tok)
     with pytest.raises(LedgerConflict, match="verified"):
-        ledger.mark_failed(iccids[0], OWNER, "r2", "late")  # verified is final (and has no lease any more)
+        ledger.mark_failed(iccids[0], OWNER, "r2", "late", token=tok)  # verified is final (and has no lease)
     with pytest.raises(LedgerConflict):
-        ledger.mark_verified(iccids[0], OWNER, "r2", "twice")
+        ledger.mark_verified(iccids[0], OWNER, "r2", "twice", token=tok + 1)
+
+
+def test_a_reclaimed_lease_is_fenced_for_every_reader_of_every_station(ledger):
+    """Issue 12 item 2: a lease that ran out and was taken again (by another reader of the same station, or
+    another station) can never journal `writing` or `verified` with its old token."""
+    iccids = _batch(ledger, 2)
+    old = ledger.lease_next("B1", OWNER, "r1", 0.5, 1000.0)
+    assert ledger.reclaim("B1", 1001.0) == [iccids[0]]  # its lease ran out: free again
+    new = ledger.lease_next("B1", OWNER, "r2", 60, 1001.0)  # the same station, another reader, gets it
+    assert (new.iccid, new.token) == (old.iccid, old.token + 2)  # reclaim and lease each moved it on
+    with pytest.raises(LedgerConflict, match="stale"):
+        ledger.mark_writing(old.iccid, OWNER, "r1", "card-r1", token=old.token)
+    ledger.mark_writing(new.iccid, OWNER, "r2", "card-r2", token=new.token)
+    with pytest.raises(LedgerConflict, match="stale"):
+        ledger.mark_writing(old.iccid, OWNER, "r1", "card-r1", token=old.token)  # writing -> writing: still no
+    # another station claims it after the lease ran out (the card moved): the first holder is fenced too
+    other = ledger.claim("B1", new.iccid, OTHER, "r9", 60, 5000.0, "card-r2")
+    for call in (lambda: ledger.mark_verified(new.iccid, OWNER, "r2", "ok", token=new.token),
+                 lambda: ledger.mark_failed(new.iccid, OWNER, "r2", "x", token=new.token)):
+        with pytest.raises(LedgerConflict, match="held by station"):
+            call()
+    ledger.mark_writing(other.iccid, OTHER, "r9", "card-r2", token=other.token)
+    ledger.mark_verified(other.iccid, OTHER, "r9", "ok", token=other.token)
+    row = ledger.get("B1", iccids[0])
+    assert (row.state, row.card_ref, row.attempts) == ("verified", "card-r2", 2)
+    states = [(e.state, e.station) for e in ledger.events("B1", iccids[0])]
+    assert states.count(("refused", OWNER)) == 4 and states.count(("verified", OTHER)) == 1
+    assert states[-1] == ("verified", OTHER)
 
 
 def test_void_rules(ledger):
@@ -286,10 +335,10 @@ def test_void_rules(ledger):
     assert ledger.void("B1", iccids[0], "card broke", "ops@host", 5000.0).state == "voided"
     assert [r.iccid for r in ledger.peek_free("B1", limit=10)] == iccids[1:4]
     with pytest.raises(LedgerConflict):
-        ledger.mark_writing(iccids[0], OWNER, "r1", None)
+        ledger.mark_writing(iccids[0], OWNER, "r1", None, token=_tok(ledger, iccids[0]))
     # a card that was being written when its station vanished: voided by a person, never reissued
     ledger.lease_next("B1", OTHER, "r2", 60, 6000.0)
-    ledger.mark_writing(iccids[1], OTHER, "r2", "card-9")
+    ledger.mark_writing(iccids[1], OTHER, "r2", "card-9", token=_tok(ledger, iccids[1]))
     ledger.reclaim("B1", 6000.0, dead_owners=[OTHER])
     assert ledger.void("B1", iccids[1], "card lost in the crash", "ops@host", 6000.0).state == "voided"
     ev = [e for e in ledger.events("B1") if e.state == "voided"]

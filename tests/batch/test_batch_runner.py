@@ -73,7 +73,7 @@ def test_half_written_card_is_finished_with_its_own_identity(batch):
     card = Card.blank(adm=ADM)
     with pytest.raises(NoCardError):
         flash(Reader(_PulledOut(card, 20)), load_frozen_profile(rec), _identity(row, sealer),
-              before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None))
+              before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None, token=row.token))
     card.state.counters["adm1"] = 2  # and the power went while a VERIFY had taken its try
     unlucky = Card.blank(adm=ADM)
     unlucky.state.counters["adm1"] = 2  # the same, on a blank card: its key was never proven
@@ -140,3 +140,53 @@ def test_card_pulled_mid_write_fails_then_is_finished_when_it_comes_back(batch):
                                                                  "verified"]
     assert ledger.get(rec.id, ICCID0).state == "verified"
     assert summary.counts["verified"] == 1
+
+
+def test_a_lease_taken_away_is_refused_before_any_write_apdu(batch):
+    """Issue 12 item 2, deterministically: station A leases the first identity; while its card is being
+    guarded, A's lease runs out (A's clock stands still, B's is two minutes on: A was paused) and station B,
+    on the same SQLite batch, reclaims it and leases it again. A's journal of `writing` is then refused on its
+    stale token, before one write APDU, with an event; B's later run puts the identity on its own card."""
+    ledger, rec, key = batch
+    ledger_b = open_ledger(ledger.url)  # another process's connection
+    b_owner = "elsewhere:9:abcdef"
+
+    class _Watched(EmulatedTransport):
+        def __init__(self, card):
+            super().__init__(card, "a")
+            self.ins: list[int] = []
+
+        def transmit(self, apdu):
+            self.ins.append(apdu[1])
+            if len(self.ins) == 1:  # A holds its lease; B's clock says it ran out long ago
+                assert ledger_b.reclaim(rec.id, 1120.0) == [ICCID0]
+                assert ledger_b.lease_next(rec.id, b_owner, "b", 60.0, 1120.0).iccid == ICCID0
+            return super().transmit(apdu)
+
+    card_a = Card.blank(adm=ADM)
+    watched = _Watched(card_a)
+
+    class _OneCard(_Tray):
+        def next_card(self, stop, idle):
+            return CardSlot(Reader(watched), "tray/a") if self.cards and self.cards.pop() else None
+
+    tray_a = _OneCard([card_a])
+    events: list[dict] = []
+    Runner(ledger, rec, key, [tray_a], RunOptions(max_cards=1), emit=events.append, clock=lambda: 1000.0).run()
+    assert tray_a.outcomes == ["refused"]
+    assert 0x20 in watched.ins  # the guard and ADM1 VERIFY ran: the refusal came at the journal, the last gate
+    assert not {0xD6, 0xDC} & set(watched.ins), "a write APDU reached the card after its lease was lost"
+    refused = [e for e in ledger.events(rec.id, ICCID0) if e.state == "refused"]
+    assert len(refused) == 1 and refused[0].detail == (
+        f"mark_writing refused: the lease is held by station {b_owner} on b (token 3; token 1 is stale)")
+    assert [e["state"] for e in events if e.get("iccid") == ICCID0][-1] == "refused"
+
+    # B's lease runs out too; the next run (B's clock) puts the identity on a card of its own, and only there
+    tray_b = _Tray([Card.blank(adm=ADM) for _ in range(3)], name="b")
+    summary = Runner(ledger_b, rec, key, [tray_b], RunOptions(), clock=lambda: 1300.0).run()
+    ledger_b.close()
+    assert tray_b.outcomes == ["verified"] * 3 and summary.counts["verified"] == 3
+    a_files = card_a.state.files
+    assert not any(a_files[p] != Card.blank(adm=ADM).state.files[p] for p in a_files), "card A was written"
+    states = [e.state for e in ledger.events(rec.id, ICCID0)]
+    assert states == ["leased", "free", "leased", "refused", "free", "leased", "writing", "verified"]

@@ -12,7 +12,7 @@ def test_void_free_and_writing_identities(tmp_path, sim, make_batch):
     bdir = BatchDir.load(d)
     with open_ledger(bdir.ledger) as ledger:  # a card that was being written when its station vanished
         row = ledger.lease_next(bdir.batch_id, "elsewhere:1:abc", "pcsc:0", 0.0, 0.0)
-        ledger.mark_writing(row.iccid, "elsewhere:1:abc", "pcsc:0", None)
+        ledger.mark_writing(row.iccid, "elsewhere:1:abc", "pcsc:0", None, token=row.token)
         assert row.iccid == ICCID0
     second = "8931080000000000027"
     r = sim("batch", "void", d, second, "--reason", "card dropped in the shredder", "--json")
