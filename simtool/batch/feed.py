@@ -48,6 +48,7 @@ RejectFile = Callable[[Path, str], None]
 EV_FILE_REJECTED = "card-file-rejected"  # the ledger event of a damaged card file set aside
 OUTCOME_DIRS = {"verified": "done", "skipped": "done", "failed": "rejected", "refused": "rejected"}
 _CARD_RE = re.compile(r"^card-(\d{6,})\.json$")
+_SET_ASIDE_RE = re.compile(r"^card-(\d{6,})\.json(\.\d+)?$")  # in done/ or rejected/: `.N` after a clash
 _TEMP_RE = re.compile(r"^\.card-\d{6,}\.json\..+\.tmp$")  # CardFile's temp files, left by a crash
 _mem_ids = itertools.count(1)
 
@@ -176,7 +177,7 @@ class EmuFeed(CardSource):
         rejected = self.directory / "rejected"
         paths = self.pending()
         if rejected.is_dir():
-            paths += [p for p in rejected.iterdir() if _CARD_RE.match(p.name)]
+            paths += [p for p in rejected.iterdir() if _SET_ASIDE_RE.match(p.name)]
         out = set()
         for p in paths:
             try:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from simtool.crypto.aka import SqnState
+from simtool.crypto.secrets import write_secret_file
 from simtool.emulator.faults import FaultPlan, PowerCut
 from simtool.errors import InputError
 from simtool.fs import MODELS, CardModel
@@ -271,42 +272,20 @@ class CardFile:
     def create(self, state: CardState) -> None:
         """Write a new card file, mode 0600, whole or not at all; never replaces anything at the path.
 
-        Temp file in the same directory, write, fsync, `link` to the name (EEXIST if it is taken), unlink
-        the temp, fsync the directory. A crash before the link leaves only a dot-named temp file (which
-        trays ignore and clear), never a partial `card-NNNNNN.json`. `faults.at_save("written")` marks the
-        moment between the fsync and the link, for tests."""
+        `write_secret_file` (the card holds its ADM key): temp file in the same directory, fsync, `link` to
+        the name (EEXIST if it is taken), fsync of the directory. A crash before the link leaves only a
+        dot-named temp file (which trays ignore and clear), never a partial `card-NNNNNN.json`.
+        `faults.at_save("written")` is called between the fsync and the link, for tests."""
         if self.path is None:
             raise CardFileError("an in-memory card has no file to create")
-        data = json.dumps(state.to_json(), indent=1).encode()
-        directory = self.path.parent
         if os.path.lexists(self.path):
             raise _damaged(self.path, "already exists; refusing to overwrite a card")
+        data = json.dumps(state.to_json(), indent=1).encode()
+        faults = self.faults
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
-        except OSError as e:
-            raise _damaged(self.path, f"cannot create: {e.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:  # mkstemp creates it 0600, whatever the umask
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            if self.faults is not None:
-                self.faults.at_save("written")
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                raise _damaged(self.path, "already exists; refusing to overwrite a card") from None
-            except OSError as e:
-                raise _damaged(self.path, f"cannot create: {e.strerror}") from None
-        except PowerCut:
-            raise  # no clean-up runs without power: the temp file stays, the name is still free
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # the card lives on under its name (link count 1 again)
-        _fsync_dir(directory)
+            write_secret_file(self.path, data, before_move=(lambda: faults.at_save("written")) if faults else None)
+        except InputError as e:  # names the path; a file that appeared meanwhile is not replaced either
+            raise CardFileError(str(e)) from None
 
 
 def _fsync_dir(directory: Path) -> None:
