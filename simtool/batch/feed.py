@@ -4,7 +4,11 @@
   Each card is a state file `DIR/card-NNNNNN.json` (durable per write, like EEPROM); a card the run is done
   with moves to `DIR/done/` (verified) or `DIR/rejected/` (failed or refused), and a fresh blank card with the
   batch's vendor ADM1 (and the vendor's ICCID, for pre-printed batches) appears. A card still in DIR after a
-  crash is presented first when the run starts again. `emu-feed:` with no DIR keeps the cards in memory.
+  crash is presented first when the run starts again. A card file that is damaged (empty, not JSON, another
+  version, truncated) is no card: it moves to `DIR/rejected/`, the run records why (a `card-file-rejected`
+  event, and a line on screen) and the reader goes on with the next card. A vendor ICCID printed on a card
+  in DIR or in `DIR/rejected/` is never printed on a second card. `emu-feed:` with no DIR keeps the cards
+  in memory.
 - `pcsc:N` / `pcsc:NAME` (also a vpcd `--feed` slot): waits for a card to be inserted, and after it for the
   card to be removed. With `?eject=CONTROL_SOCKET&slot=K` (a vpcd feed server) the run asks the server to
   take the card out itself.
@@ -16,6 +20,7 @@ written when the station died is recognised even before its ICCID was written.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import itertools
 import os
@@ -30,6 +35,7 @@ from urllib.parse import parse_qsl
 
 from simtool.emulator.blank import create_card_file
 from simtool.emulator.card import Card
+from simtool.emulator.state import CardFile, CardFileError
 from simtool.errors import InputError, NoCardError
 from simtool.transport.base import Reader
 from simtool.transport.emulated import EmulatedTransport
@@ -37,8 +43,13 @@ from simtool.transport.emulated import EmulatedTransport
 # What a source needs to make a fresh card: (vendor ADM1, vendor-printed ICCID or None), or None when the batch
 # has nothing left for a fresh card.
 NewCard = Callable[[], "tuple[bytes, str | None] | None"]
+# Told when a tray sets aside a file that is no card: (where the file is now, why).
+RejectFile = Callable[[Path, str], None]
+EV_FILE_REJECTED = "card-file-rejected"  # the ledger event of a damaged card file set aside
 OUTCOME_DIRS = {"verified": "done", "skipped": "done", "failed": "rejected", "refused": "rejected"}
 _CARD_RE = re.compile(r"^card-(\d{6,})\.json$")
+_SET_ASIDE_RE = re.compile(r"^card-(\d{6,})\.json(\.\d+)?$")  # in done/ or rejected/: `.N` after a clash
+_TEMP_RE = re.compile(r"^\.card-\d{6,}\.json\..+\.tmp$")  # CardFile's temp files, left by a crash
 _mem_ids = itertools.count(1)
 
 
@@ -59,10 +70,13 @@ class CardSource(ABC):
     finite: bool = True
     #: `--trace`: where each reader's masked APDU lines go (None: no trace)
     trace: Callable[[str], None] | None = None
+    _reject_file: RejectFile | None = None
 
-    def bind(self, new_card: NewCard) -> None:
-        """The batch's recipe for fresh blank cards (used by emulated feeds)."""
+    def bind(self, new_card: NewCard, reject_file: RejectFile | None = None) -> None:
+        """The batch's recipe for fresh blank cards (used by emulated feeds), and who hears of a card file
+        set aside as damaged."""
         self._new_card = new_card
+        self._reject_file = reject_file
 
     @abstractmethod
     def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
@@ -122,11 +136,21 @@ class EmuFeed(CardSource):
                 self._lock_fd = None
                 raise InputError(f"--reader {uri}: another reader or run is using {self.directory}") from None
             self._next_number = max(self._numbers(), default=0) + 1
+            self._clear_temp_files()
 
     def close(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def _clear_temp_files(self) -> None:
+        """Temp files of a card file being created or saved when the power went: never a card (the name
+        was not linked, or the old state is still in place). Only this feed writes here (the lock)."""
+        assert self.directory is not None
+        for name in os.listdir(self.directory):
+            if _TEMP_RE.match(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(self.directory / name)
 
     def _numbers(self) -> list[int]:
         assert self.directory is not None
@@ -142,15 +166,24 @@ class EmuFeed(CardSource):
             return []
         return sorted((p for p in self.directory.iterdir() if _CARD_RE.match(p.name)), key=lambda p: p.name)
 
-    def pending_iccids(self) -> set[str]:
-        """The vendor ICCIDs printed on the cards still in the tray (not to be printed on another card)."""
-        from simtool.emulator.state import CardFile
+    def printed_iccids(self) -> set[str]:
+        """The vendor ICCIDs printed on the cards in the tray and in its reject bin: not to be printed on
+        another card (a rejected card still exists). Damaged files print nothing (next_card sets them aside)."""
         from simtool.encoding.efs import ICCID
 
+        if self.directory is None:
+            return set()
+        rejected = self.directory / "rejected"
+        paths = self.pending()
+        if rejected.is_dir():
+            paths += [p for p in rejected.iterdir() if _SET_ASIDE_RE.match(p.name)]
         out = set()
-        for p in self.pending():
-            state = CardFile(p).load()
-            iccid = ICCID.decode(bytes(state.files[state.model.fs.find("EF.ICCID").path]))
+        for p in paths:
+            try:
+                state = CardFile(p).load()
+                iccid = ICCID.decode(bytes(state.files[state.model.fs.find("EF.ICCID").path]))
+            except (CardFileError, ValueError):  # damaged, or EF.ICCID holds no ICCID: nothing printed
+                continue
             if iccid:
                 out.add(iccid)
         return out
@@ -158,9 +191,11 @@ class EmuFeed(CardSource):
     def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
         if stop.is_set():
             return None
-        left = self.pending()
-        if left:
-            return self._open(left[0])
+        for path in self.pending():
+            try:
+                return self._open(path)
+            except CardFileError as e:  # not a card: set it aside, say why, take the next one
+                self._set_aside(path, e.reason)
         if idle():
             return None
         spec = self._new_card()
@@ -179,6 +214,13 @@ class EmuFeed(CardSource):
         slot.fresh = True
         return slot
 
+    def _set_aside(self, path: Path, reason: str) -> None:
+        if not os.path.lexists(path):  # taken away meanwhile: nothing to set aside
+            return
+        dest = _move(path, "rejected")
+        if self._reject_file is not None:
+            self._reject_file(dest, reason)
+
     def _open(self, path: Path) -> CardSlot:
         card = Card.load(path)
         reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms, trace=self._trace())
@@ -189,9 +231,20 @@ class EmuFeed(CardSource):
         sub = OUTCOME_DIRS.get(outcome)
         if slot.path is None or sub is None:
             return
-        target = slot.path.parent / sub
-        target.mkdir(exist_ok=True)
-        os.replace(slot.path, target / slot.path.name)
+        _move(slot.path, sub)
+
+
+def _move(path: Path, sub: str) -> Path:
+    """Move a tray's file into `sub/` beside it, never over another file there (a clash gets `.N`)."""
+    target = path.parent / sub
+    target.mkdir(exist_ok=True)
+    dest = target / path.name
+    n = 0
+    while os.path.lexists(dest):
+        n += 1
+        dest = target / f"{path.name}.{n}"
+    os.rename(path, dest)
+    return dest
 
 
 class EmuFile(CardSource):

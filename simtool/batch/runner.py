@@ -22,10 +22,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from simtool.batch import liveness
-from simtool.batch.feed import CardSlot, CardSource, EmuFeed
+from simtool.batch.feed import EV_FILE_REJECTED, CardSlot, CardSource, EmuFeed
 from simtool.batch.keys import CardSecrets, Sealer
 from simtool.batch.ledger import (
     EV_READER_STOP,
@@ -165,14 +166,22 @@ class Runner:
         self.counts: dict[str, int] = ledger.counts(batch.id)
         self.interrupted = False
         for s in self.sources:
-            s.bind(self._new_card)
-            if batch.preprinted and isinstance(s, EmuFeed):  # cards already printed and waiting in a tray
-                self._materialized |= s.pending_iccids()
+            s.bind(self._new_card, self._file_rejected(s))
+            if batch.preprinted and isinstance(s, EmuFeed):  # cards already printed, in a tray or its reject bin
+                self._materialized |= s.printed_iccids()
 
     # -- events ------------------------------------------------------------------------------------------
     def emit(self, event: str, **kw: Any) -> None:
         if self.emit_cb is not None:
             self.emit_cb({"time": now_iso(), "event": event, "batch": self.batch.id, **kw})
+
+    def _file_rejected(self, src: CardSource) -> Callable[[Path, str], None]:
+        """A tray set a damaged card file aside: the journal and the screen say which and why."""
+        def told(dest: Path, reason: str) -> None:
+            detail = f"{dest.name}: {reason}; moved to {dest.parent}/"
+            self.ledger.add_event(self.batch.id, EV_FILE_REJECTED, detail, reader=src.name, station=self.owner)
+            self.emit("card", reader=src.name, state="rejected", detail=detail)
+        return told
 
     # -- what the batch still needs -------------------------------------------------------------------
     def _max_reached(self) -> bool:

@@ -1,7 +1,8 @@
 """The factory screen of `batch run`: one line per reader (state, current ICCID, done/failed, cards/min) and a
 footer with the batch's counts, throughput and ETA, redrawn a few times a second with `rich`.
 
-Failures and reader stops are also printed above the table, so they stay on screen after the card moved on.
+Failures, refusals, damaged card files set aside and reader stops are also printed above the table, so they
+stay on screen after the card moved on.
 Nothing here shows a secret: the runner's events carry identifiers and reasons only.
 """
 
@@ -69,7 +70,7 @@ class LiveDisplay:
     def on_event(self, ev: dict[str, Any]) -> None:
         """Failures, refusals and reader stops get a permanent line above the table."""
         state = ev.get("state")
-        if ev.get("event") == "card" and state in ("failed", "refused"):
+        if ev.get("event") == "card" and state in ("failed", "refused", "rejected"):
             line = Text.assemble((f"{state:8}", "red"), f" {ev.get('reader')} {ev.get('iccid') or '-'}: ",
                                  str(ev.get("detail")))
         elif ev.get("event") == "reader" and state == "stopped":

@@ -11,6 +11,7 @@ import contextlib
 import os
 import string
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -83,13 +84,15 @@ def open_sealed(key: BytesLike, blob: BytesLike, aad: BytesLike) -> bytes:
         ) from None
 
 
-def write_secret_file(path: str | os.PathLike[str], data: BytesLike, *, overwrite: bool = False) -> None:
+def write_secret_file(path: str | os.PathLike[str], data: BytesLike, *, overwrite: bool = False,
+                      before_move: Callable[[], None] | None = None) -> None:
     """Write `data` to `path` with mode 0600, atomically and durably.
 
     The bytes go to a 0600 temporary file in the same directory, are fsynced, and are then moved into
     place; the directory is fsynced too, so after a power cut the file is either absent/old or complete.
     Unless `overwrite` is true an existing file is left alone and InputError is raised: replacing a
-    transport key by mistake would make everything sealed under it unreadable.
+    transport key by mistake would make everything sealed under it unreadable. `before_move` runs once the
+    temp file is durable and before it takes its name (a hook for crash tests).
     """
     target = Path(path)
     payload = as_bytes("data", data)
@@ -105,6 +108,8 @@ def write_secret_file(path: str | os.PathLike[str], data: BytesLike, *, overwrit
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+        if before_move is not None:
+            before_move()
         if overwrite:
             os.replace(tmp, target)
         else:

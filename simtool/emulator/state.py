@@ -4,6 +4,12 @@ The state file plays the card's secure memory (DESIGN.md §4): it holds K/OPc, t
 the clear by design, so it is created 0600 and written atomically (temp file in the same directory,
 fsync, rename, fsync of the directory) before the card answers a write, as EEPROM would be. Reads never
 touch it; a card without a path (`emu:` alone) lives in memory only.
+
+A new card file is born whole: written to a temp file, fsynced, then hard-linked to its name (which fails
+if the name exists: nothing is ever replaced) and the directory fsynced, so a crash leaves either no card
+or a complete one, never an empty `card-NNNNNN.json`. Loading is bounded: a regular file of at most
+`MAX_FILE_BYTES`, and every kind of damage (empty, not JSON, nested too deep, a number too long, wrong
+types, wrong version) is one `CardFileError` naming the file.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simtool.crypto.aka import SqnState
+from simtool.crypto.secrets import write_secret_file
 from simtool.emulator.faults import FaultPlan, PowerCut
 from simtool.errors import InputError
 from simtool.fs import MODELS, CardModel
@@ -25,10 +33,21 @@ FORMAT = "simtool-emulated-card"
 VERSION = 1
 COUNTERS = ("pin1", "puk1", "pin2", "puk2", "adm1")
 PROTOCOLS = ("T=0", "T=1")
+# A card's state is about 6 KB of JSON; a file far larger is not a card file, and is refused unread.
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class CardFileError(InputError):
-    """A card file that cannot be created or loaded; the message names the file (exit code 2)."""
+    """A card file that cannot be created or loaded; the message names the file (exit code 2).
+    `reason` is the message without the path, for a tray's rejection event."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
+
+
+def _damaged(path: Path, reason: str) -> CardFileError:
+    return CardFileError(f"{path}: {reason}", reason)
 
 
 def max_tries(model: CardModel) -> dict[str, int]:
@@ -84,7 +103,8 @@ class CardState:
             raise ValueError(f"'format' is not {FORMAT!r}")
         if doc.get("version") != VERSION:
             raise ValueError(f"unsupported version {doc.get('version')!r} (this simtool reads {VERSION})")
-        model = MODELS.get(doc.get("model"))  # type: ignore[arg-type]
+        name = doc.get("model")
+        model = MODELS.get(name) if isinstance(name, str) else None
         if model is None:
             raise ValueError(f"unknown card model {doc.get('model')!r} (known: {', '.join(MODELS)})")
         protocol = doc.get("protocol")
@@ -168,23 +188,60 @@ class CardFile:
         return f"CardFile({str(self.path) if self.path else 'memory'})"
 
     def load(self) -> CardState:
-        """Read and validate the file; a missing or broken file raises CardFileError naming it."""
+        """Read and validate the file; a missing, oversized, special or broken file raises CardFileError
+        naming it."""
         if self.path is None:
             raise CardFileError("an in-memory card has no file to load")
+        raw = self._read_bounded()
+        if not raw.strip():
+            raise _damaged(self.path, "not a card file (the file is empty)")
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            raise CardFileError(f"{self.path}: no such card file") from None
-        except OSError as e:
-            raise CardFileError(f"{self.path}: cannot read: {e.strerror}") from None
-        try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise CardFileError(f"{self.path}: not a card file (invalid JSON: {e})") from None
+            doc = json.loads(raw.decode("utf-8"))  # as simtool writes it: UTF-8, no other encoding guessed
+        except RecursionError:
+            raise _damaged(self.path, "not a card file (JSON nested too deeply)") from None
+        except UnicodeDecodeError:
+            raise _damaged(self.path, "not a card file (not UTF-8 text)") from None
+        except json.JSONDecodeError as e:
+            raise _damaged(self.path, f"not a card file (invalid JSON: {e})") from None
+        except ValueError:  # an integer past Python's int-str digit limit
+            raise _damaged(self.path, "not a card file (a number with too many digits)") from None
         try:
             return CardState.from_json(doc)
         except ValueError as e:
-            raise CardFileError(f"{self.path}: broken card file: {e}") from None
+            raise _damaged(self.path, f"broken card file: {e}") from None
+        except (TypeError, KeyError, AttributeError, RecursionError, OverflowError):
+            raise _damaged(self.path, "broken card file: a field has the wrong type") from None
+
+    def _read_bounded(self) -> bytes:
+        """The file's bytes: a regular file of at most MAX_FILE_BYTES (checked on the open file, so a FIFO,
+        a device such as /dev/zero or a directory is refused without reading it)."""
+        assert self.path is not None
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise _damaged(self.path, "no such card file") from None
+        except OSError as e:
+            raise _damaged(self.path, f"cannot read: {e.strerror}") from None
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            raise
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise _damaged(self.path, "not a regular file; a card file is a JSON file")
+        if st.st_size > MAX_FILE_BYTES:
+            os.close(fd)
+            raise _damaged(self.path, f"{st.st_size} bytes, larger than a card file may be "
+                           f"({MAX_FILE_BYTES} bytes)")
+        with os.fdopen(fd, "rb") as f:
+            try:
+                raw = f.read(MAX_FILE_BYTES + 1)
+            except OSError as e:
+                raise _damaged(self.path, f"cannot read: {e.strerror}") from None
+        if len(raw) > MAX_FILE_BYTES:  # it grew while we looked
+            raise _damaged(self.path, f"larger than a card file may be ({MAX_FILE_BYTES} bytes)")
+        return raw
 
     def save(self, state: CardState) -> None:
         """Atomically replace the file with `state`; durable when this returns. No-op in memory."""
@@ -213,27 +270,22 @@ class CardFile:
             self.faults.at_save("renamed")
 
     def create(self, state: CardState) -> None:
-        """Write a new card file, mode 0600, refusing to replace anything already at the path."""
+        """Write a new card file, mode 0600, whole or not at all; never replaces anything at the path.
+
+        `write_secret_file` (the card holds its ADM key): temp file in the same directory, fsync, `link` to
+        the name (EEXIST if it is taken), fsync of the directory. A crash before the link leaves only a
+        dot-named temp file (which trays ignore and clear), never a partial `card-NNNNNN.json`.
+        `faults.at_save("written")` is called between the fsync and the link, for tests."""
         if self.path is None:
             raise CardFileError("an in-memory card has no file to create")
+        if os.path.lexists(self.path):
+            raise _damaged(self.path, "already exists; refusing to overwrite a card")
         data = json.dumps(state.to_json(), indent=1).encode()
+        faults = self.faults
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise CardFileError(f"{self.path}: already exists; refusing to overwrite a card") from None
-        except OSError as e:
-            raise CardFileError(f"{self.path}: cannot create: {e.strerror}") from None
-        try:
-            os.fchmod(fd, 0o600)  # whatever the umask
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
-            raise
-        _fsync_dir(self.path.parent)
+            write_secret_file(self.path, data, before_move=(lambda: faults.at_save("written")) if faults else None)
+        except InputError as e:  # names the path; a file that appeared meanwhile is not replaced either
+            raise CardFileError(str(e)) from None
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -3,6 +3,11 @@
 Order (issue 3): everything that can be checked without the card is checked before the first APDU;
 then the blank-card guard (ICCID), the ADM guard (tries left, one VERIFY, never retried), the writes,
 the read-back of every readable file written, the PIN checks and an AUTHENTICATE with the new keys.
+
+The first write is EF.ICCID when the card carries none (issue 12): from its first answered UPDATE on, a
+card holding any part of an identity is recognised by its ICCID when it comes back. That rule costs one
+SELECT on a blank card (the guard leaves the card in ADF.USIM, the ICCID is in the MF); the bound that
+`lower_bound_write` reports is the one under the same rule.
 """
 
 from __future__ import annotations
@@ -141,8 +146,9 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
           reprogram: bool = False, min_adm_tries: int = DEFAULT_MIN_ADM_TRIES, skip_equal: bool = False,
           verify_auth: bool = True, image: CardImage | None = None,
           before_write: Callable[[], None] | None = None) -> FlashResult:
-    """`before_write` runs after every guard and the ADM VERIFY, before the first write: a batch journals
-    `writing` there, so a card can hold an identity only once the ledger says it may."""
+    """`before_write` runs after every guard and the ADM VERIFY, right before the first UPDATE (on a blank
+    card: of EF.ICCID): a batch journals `writing` there, so a card can hold an identity only once the ledger
+    says it may, and a card pulled after that holds the ICCID unless it was pulled in that one APDU."""
     from simtool.profile.render import render
 
     identity.check_against(profile)
@@ -183,6 +189,8 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
         result.preset = [iccid_path]
         result.verified.append(iccid_path)  # read in the guard and equal to the identity's
     bound_files = dict(files)
+    first = iccid_path if iccid_path in files else None  # the card carries no ICCID: it is written first
+    start_df = current_df
     if skip_equal:
         reader.set_phase("compare")
         for df_path, entries in plan.group_by_df(fs, list(files)).items():
@@ -197,16 +205,21 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
                     result.skipped_equal.append(entry.path)
                     result.verified.append(entry.path)  # read from the card and equal to the image
                     del files[entry.path]
-    if before_write is not None:
-        before_write()
     reader.set_phase("write")
     blank = card_imsi is None
-    steps = plan.write_plan(fs, files, current_df=current_df, skip_blank_records=blank)
-    result.lower_bound_write = plan.lower_bound(fs, bound_files, skip_blank_records=True) - 2
+    steps = plan.write_plan(fs, files, current_df=current_df, skip_blank_records=blank, first=first)
+    result.lower_bound_write = plan.lower_bound(fs, bound_files, skip_blank_records=True, start_df=start_df,
+                                                first=first) - 2
+    journal = before_write  # committed right before the first UPDATE: a SELECT writes nothing
     for step in steps:
+        if journal is not None and step.kind == "update":
+            journal()
+            journal = None
         resp = reader.send(step.apdu)
         if not resp.ok:
             raise CardError(f"{reader.name}: writing {step.path} failed: card answered {resp.sw:04X}")
+    if journal is not None:  # nothing to write: the journal still says the card may hold the identity
+        journal()
     result.written = [p for p in files]
 
     # 4. read back every readable file written, and check the PINs took.

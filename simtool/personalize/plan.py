@@ -2,7 +2,9 @@
 
 SFI addressing where the file has one, SELECT with P2=0C only for DFs and for EFs without an SFI,
 each DF visited once, UPDATEs of at most 255 bytes, records that hold nothing skipped on blank cards.
-The same module computes the lower bound the benchmark compares against.
+A plan may name a file that must be written before every other (`first`: the flasher's EF.ICCID, so that
+a card holding any part of an identity can be recognised by its ICCID). The same module computes the
+lower bound the benchmark compares against, under the same ordering rule.
 """
 
 from __future__ import annotations
@@ -65,14 +67,26 @@ def file_steps(entry: Entry, content: bytes | list[bytes], skip_blank_records: b
     return [Step(uicc.select_fid(ef.fid, fcp=False), entry.path, "select_ef"), *updates]
 
 
+def _lead_df(fs: FileSystem, files: dict[str, bytes | list[bytes]], first: str | None,
+             skip_blank_records: bool) -> str | None:
+    """The DF the writes must begin in: `first`'s, when that file has something to write."""
+    if first is None or first not in files or not file_steps(fs[first], files[first], skip_blank_records):
+        return None
+    return fs[first].df_path
+
+
 def write_plan(fs: FileSystem, files: dict[str, bytes | list[bytes]], current_df: str = "MF",
-               skip_blank_records: bool = True) -> list[Step]:
-    """Every DF with something to write is visited once (the current one first); a DF whose files need
+               skip_blank_records: bool = True, first: str | None = None) -> list[Step]:
+    """Every DF with something to write is visited once (the current one first, or `first`'s DF when
+    that file has something to write: then `first` is the plan's first UPDATE); a DF whose files need
     no UPDATE is not selected at all."""
     steps: list[Step] = []
     groups = group_by_df(fs, list(files))
-    if current_df in groups:  # start where the card already is
-        groups = {current_df: groups.pop(current_df), **groups}
+    lead = _lead_df(fs, files, first, skip_blank_records) or current_df
+    if first is not None and lead in groups:
+        groups[lead] = sorted(groups[lead], key=lambda e: e.path != first)  # stable: `first`, then tree order
+    if lead in groups:  # start where the card already is (or must go first)
+        groups = {lead: groups.pop(lead), **groups}
     for df_path, entries in groups.items():
         df_steps = [s for entry in entries for s in file_steps(entry, files[entry.path], skip_blank_records)]
         if not df_steps:
@@ -84,11 +98,15 @@ def write_plan(fs: FileSystem, files: dict[str, bytes | list[bytes]], current_df
     return steps
 
 
-def lower_bound(fs: FileSystem, files: dict[str, bytes | list[bytes]], skip_blank_records: bool = True) -> int:
-    """DESIGN.md §6: ADM retry query + VERIFY; one SELECT per DF visited (MF is current after reset);
-    ceil(size/255) UPDATEs per transparent file (+1 SELECT without SFI); one UPDATE RECORD per record
-    written. A file (or DF) with nothing to write is not visited."""
+def lower_bound(fs: FileSystem, files: dict[str, bytes | list[bytes]], skip_blank_records: bool = True,
+                *, start_df: str = "MF", first: str | None = None) -> int:
+    """DESIGN.md §6: ADM retry query + VERIFY; one SELECT per DF visited, except the DF the card is in when
+    the writes begin (`start_df`; the MF after a reset); ceil(size/255) UPDATEs per transparent file (+1
+    SELECT without SFI); one UPDATE RECORD per record written. A file (or DF) with nothing to write is not
+    visited. When `first` must be written before every other file and lies in another DF, the writes leave
+    `start_df` before writing anything there, so coming back to it costs its SELECT too: no DF is free."""
     n = 2
+    counts: dict[str, int] = {}
     for df_path, entries in group_by_df(fs, list(files)).items():
         df_n = 0
         for entry in entries:
@@ -100,5 +118,7 @@ def lower_bound(fs: FileSystem, files: dict[str, bytes | list[bytes]], skip_blan
             if updates:
                 df_n += updates + (1 if entry.ef.sfi is None else 0)
         if df_n:
-            n += df_n + (1 if df_path != "MF" else 0)
-    return n
+            counts[df_path] = df_n
+    lead = _lead_df(fs, files, first, skip_blank_records)
+    free = start_df if lead in (None, start_df) else None
+    return n + sum(df_n + (1 if df_path != free else 0) for df_path, df_n in counts.items())

@@ -1,6 +1,7 @@
 """The runner's recognition paths and reader stops, with hand-made cards (as a person inserts them: no journal
-reference): a half-written card is recognised by its IMSI and finished with its own identity; a card that
-comes back verified is skipped; a reader stops after N consecutive failures and says why."""
+reference): a half-written card is recognised by its ICCID (written first), or by its IMSI when it has none,
+and finished with its own identity; a card that comes back verified is skipped; a reader stops after N
+consecutive failures and says why."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
 from simtool.batch.ledger import open_ledger
 from simtool.batch.runner import Runner, RunOptions, load_frozen_profile
 from simtool.emulator import Card
+from simtool.encoding.efs import ICCID, IMSI
 from simtool.errors import NoCardError
 from simtool.personalize.flash import flash
 from simtool.profile.identity import Identity
@@ -66,14 +68,18 @@ def batch(make_batch, key_file):
 def test_half_written_card_is_finished_with_its_own_identity(batch):
     ledger, rec, key = batch
     sealer = Sealer(key)
-    # A station took the first identity, journaled `writing`, and died after a few writes: the card has the
-    # IMSI (ADF.USIM is written first) but no ICCID yet. The ADM guard relaxes for it (its key is proven),
-    # not for a blank card.
+    # A station took the first identity, journaled `writing`, and died after a few writes. The flasher
+    # writes EF.ICCID first; erasing it again makes the card one written before that rule: the IMSI but no
+    # ICCID, found by IMSI. The ADM guard relaxes for it (its key is proven), not for a blank card.
     row = ledger.lease_next(rec.id, "gone:1:abc", "pcsc:0", 0.0, 0.0)
     card = Card.blank(adm=ADM)
     with pytest.raises(NoCardError):
-        flash(Reader(_PulledOut(card, 20)), load_frozen_profile(rec), _identity(row, sealer),
+        flash(Reader(_PulledOut(card, 40)), load_frozen_profile(rec), _identity(row, sealer),
               before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None, token=row.token))
+    iccid_path = card.model.fs.find("EF.ICCID").path
+    assert card.file_bytes(iccid_path) != b"\xff" * 10  # written first
+    card.state.files[iccid_path][:] = b"\xff" * 10
+    assert card.file_bytes("MF/ADF.USIM/EF.IMSI") != b"\xff" * 9
     card.state.counters["adm1"] = 2  # and the power went while a VERIFY had taken its try
     unlucky = Card.blank(adm=ADM)
     unlucky.state.counters["adm1"] = 2  # the same, on a blank card: its key was never proven
@@ -190,3 +196,54 @@ def test_a_lease_taken_away_is_refused_before_any_write_apdu(batch):
     assert not any(a_files[p] != Card.blank(adm=ADM).state.files[p] for p in a_files), "card A was written"
     states = [e.state for e in ledger.events(rec.id, ICCID0)]
     assert states == ["leased", "free", "leased", "refused", "free", "leased", "writing", "verified"]
+
+
+class _PulledAfterFirstWrite(EmulatedTransport):
+    """The card leaves the reader right after it answered its first UPDATE: the one-APDU window."""
+
+    def __init__(self, card):
+        super().__init__(card, "pulled")
+        self.wrote = False
+
+    def transmit(self, apdu):
+        if self.wrote:
+            raise NoCardError("pulled: the card went away")
+        answer = super().transmit(apdu)
+        self.wrote = apdu[1] in (0xD6, 0xDC)
+        return answer
+
+
+def test_a_card_pulled_after_its_first_write_holds_only_its_iccid_and_is_recognised_by_it(batch):
+    ledger, rec, key = batch
+    card = Card.blank(adm=ADM)
+    blank = {p: bytes(b) for p, b in Card.blank(adm=ADM).state.files.items()}
+
+    class _Back(_Tray):  # the same card twice, as a person puts a pulled card back; then a blank one
+        def next_card(self, stop, idle):
+            if not self.cards:
+                return None
+            c = self.cards.pop(0)
+            t = _PulledAfterFirstWrite(c) if not self.outcomes else EmulatedTransport(c, "tray")
+            return CardSlot(Reader(t), None)
+
+        def finish(self, slot, outcome, stop):
+            super().finish(slot, outcome, stop)
+            if len(self.outcomes) == 1:  # pulled: what the card holds now is the ICCID, and nothing else
+                changed = {p for p, b in card.state.files.items() if bytes(b) != blank[p]}
+                assert changed == {"MF/EF.ICCID"}, changed
+
+    tray = _Back([card, card, Card.blank(adm=ADM)])
+    events = []
+    summary = Runner(ledger, rec, key, [tray], RunOptions(), emit=events.append).run()
+    assert tray.outcomes == ["failed", "verified", "verified"]
+    first = [e.state for e in ledger.events(rec.id, ICCID0)]
+    assert first[:3] == ["leased", "writing", "failed"] and first[-1] == "verified"
+    # Back in the reader it was first taken for blank and leased the next identity; the ICCID guard refused
+    # it before any write, the lease went back to free, and the card was finished with its own identity.
+    second = [e.state for e in ledger.events(rec.id, "8931080000000000027")]
+    assert second[:2] == ["leased", "free"] and second[-1] == "verified"
+    assert "the card carries ICCID 8931080000000000019" in next(e.detail for e in ledger.events(
+        rec.id, "8931080000000000027") if e.state == "free")
+    assert ICCID.decode(card.file_bytes("MF/EF.ICCID")) == ICCID0  # its own identity, all of it
+    assert IMSI.decode(card.file_bytes("MF/ADF.USIM/EF.IMSI")) == ledger.get(rec.id, ICCID0).imsi
+    assert summary.counts["verified"] == 2 and summary.counts["free"] == 1

@@ -1,5 +1,8 @@
 """The bad-input corpus (issue 9): every file here is refused by the real CLI with a clear error.
 
+Kinds: profiles/, carddata/ (card data CSV), keys/ (secret files), cards/ (emulated cards' state files,
+opened as `--reader emu:FILE`; issue 12).
+
 Each input file `NAME.EXT` has a sidecar `NAME.expect` (YAML):
 
     what: one line saying what is wrong with the file
@@ -38,7 +41,7 @@ CORPUS = Path(__file__).resolve().parent
 ROOT = CORPUS.parents[1]
 PROFILE = ROOT / "profiles" / "kpn-wechat-1gb-15d.yaml"
 ADM = bytes.fromhex("3131313131313131")
-KINDS = ("profiles", "carddata", "keys")
+KINDS = ("profiles", "carddata", "keys", "cards")
 
 
 def cases() -> list[tuple[Path, Path]]:

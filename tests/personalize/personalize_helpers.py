@@ -76,12 +76,13 @@ def pin_file_bytes(pin1: str, puk1: str, pin2: str, puk2: str, pin1_enabled: boo
     return raw + b"\xff" * (size - len(raw))
 
 
-def lower_bound(files: dict[str, bytes | list[bytes]], blank_card: bool = True) -> int:
+def lower_bound(files: dict[str, bytes | list[bytes]], blank_card: bool = True, free_df: str | None = "MF") -> int:
     """DESIGN.md §6, recomputed from the model: the ADM1 retry query and VERIFY; one SELECT per DF/ADF
-    visited (the MF is current when the session starts); ceil(size/255) UPDATEs per transparent file
-    with an SFI; one SELECT plus its UPDATEs per file without one; one UPDATE RECORD per record written
-    (on a blank card, a record that is all FF is already there). A file with nothing to write is not
-    visited, nor is a DF with no such file."""
+    visited, except `free_df`, the one the card is in when the writes begin (the MF after a reset);
+    ceil(size/255) UPDATEs per transparent file with an SFI; one SELECT plus its UPDATEs per file without
+    one; one UPDATE RECORD per record written (on a blank card, a record that is all FF is already there).
+    A file with nothing to write is not visited, nor is a DF with no such file. `free_df=None`: no DF is
+    free, as when the flasher must write EF.ICCID (MF) first on a card its IMSI guard left in ADF.USIM."""
     n = 2
     visited: set[str] = set()
     for path, content in files.items():
@@ -96,7 +97,7 @@ def lower_bound(files: dict[str, bytes | list[bytes]], blank_card: bool = True) 
             continue
         n += updates + (1 if ef.sfi is None else 0)
         visited.add(path.rsplit("/", 1)[0])
-    return n + len(visited - {"MF"})
+    return n + len(visited - {free_df})
 
 
 def run_cli(argv: list[str], capsys: Any) -> tuple[int, str, str]:

@@ -18,6 +18,7 @@ from simtool.personalize import plan
 from simtool.personalize.flash import flash
 from simtool.profile import load_profile
 from simtool.profile.render import render
+from simtool.transport.emulated import EmulatedTransport
 from tests.personalize.personalize_helpers import (
     ADM,
     FS,
@@ -82,10 +83,17 @@ def test_key_and_pin_files_hold_the_identity(tmp_path: Path) -> None:
 @pytest.mark.parametrize("protocol", ["T=0", "T=1"])
 @pytest.mark.parametrize("profile", [P1G, P4G], ids=["1gb", "4gb"])
 def test_write_phase_meets_the_lower_bound(protocol: str, profile) -> None:
+    """On a blank card the writes begin in ADF.USIM (the IMSI guard's DF) and must write EF.ICCID (MF)
+    first: the bound under that rule is the any-order bound plus the SELECT back to ADF.USIM, and the plan
+    meets it."""
     ident = identity()
     image = render(profile, ident)
-    bound = lower_bound(image.files)
-    assert plan.lower_bound(FS, image.files) == bound
+    any_order = lower_bound(image.files)
+    assert plan.lower_bound(FS, image.files) == any_order
+    bound = lower_bound(image.files, free_df=None)
+    assert bound == any_order + 1
+    assert plan.lower_bound(FS, image.files, start_df="MF/ADF.USIM", first="MF/EF.ICCID") == bound
+    assert plan.lower_bound(FS, image.files, start_df="MF", first="MF/EF.ICCID") == any_order
     trace: list[str] = []
     with simtool.open_reader(f"emu:?protocol={protocol}", trace=trace.append) as reader:
         assert reader.protocol == protocol
@@ -271,3 +279,44 @@ def test_no_auth_leaves_the_sqn_alone(tmp_path: Path) -> None:
         result = flash(reader, P1G, identity(), verify_auth=False)
     assert result.auth is None and "auth" not in result.phases
     assert Card.load(path).state.sqn.to_dict() == fresh
+
+
+@pytest.mark.parametrize("protocol", ["T=0", "T=1"])
+def test_the_first_write_after_verify_adm_is_the_iccid(protocol: str) -> None:
+    """A blank card: after VERIFY ADM (and the IMSI guard read in ADF.USIM) the writes begin with SELECT MF
+    and UPDATE BINARY of EF.ICCID (SFI 02 under the MF, FID 2FE2) with the identity's ICCID."""
+    ident = identity()
+    image = render(P1G, ident)
+    trace: list[str] = []
+    journaled: list[int] = []
+    with simtool.open_reader(f"emu:?protocol={protocol}", trace=trace.append) as reader:
+        flash(reader, P1G, ident, before_write=lambda: journaled.append(len(commands(trace))))
+    cmds = commands(trace)
+    verify = next(i for i, c in enumerate(cmds) if c.startswith("0020000A08"))
+    writes = [i for i, c in enumerate(cmds) if i > verify and c[2:4] in ("D6", "DC")]
+    first = writes[0]
+    assert journaled == [first]  # `writing` is committed once, right before that UPDATE: a one-APDU window
+    assert cmds[first] == f"00D682000A{image.files['MF/EF.ICCID'].hex().upper()}"
+    selects = [c for c in cmds[verify + 1 : first] if c.startswith("00A4")]
+    assert selects[-1] == "00A4000C023F00"  # the SFI is the MF's: EF.ICCID, not ADF.USIM's EF.LI (also 02)
+    assert FS["MF/EF.ICCID"].ef.fid == 0x2FE2 and FS["MF/EF.ICCID"].ef.sfi == 0x02
+
+
+def test_a_card_carrying_its_iccid_keeps_the_any_order_plan(tmp_path: Path) -> None:
+    """With the ICCID already on the card (a vendor's pre-printed card) nothing must come first: the writes
+    begin in ADF.USIM where the guard left the card, and the plan meets the any-order bound."""
+    ident = identity()
+    image = render(P1G, ident)
+    card = Card.blank(adm=ADM, iccid=ICCID)
+    files = {p: c for p, c in image.files.items() if p != "MF/EF.ICCID"}
+    trace: list[str] = []
+    reader = simtool.Reader(EmulatedTransport(card, "emu:"), trace=trace.append)
+    result = flash(reader, P1G, ident)
+    assert result.preset == ["MF/EF.ICCID"]
+    assert result.phases["write"]["apdus"] == lower_bound(files) - 2 == result.lower_bound_write
+    cmds = commands(trace)
+    verify = next(i for i, c in enumerate(cmds) if c.startswith("0020000A08"))
+    iccid_update = f"00D682000A{image.files['MF/EF.ICCID'].hex().upper()}"
+    assert iccid_update not in cmds[verify:]  # the ICCID is not written again
+    imsi_read = cmds.index("00B0870009", verify)  # the IMSI guard, in ADF.USIM: the writes go on from there
+    assert cmds[imsi_read + 1][2:4] == "D6"
