@@ -8,7 +8,7 @@ import os
 import sys
 
 from simtool.cli.cmd_profile import DEFAULT_PINS, add_adm_args, add_identity_args
-from simtool.cli.common import add_reader_args, add_secret, emit_json, group, open_reader_from_args, secret
+from simtool.cli.common import add_reader_args, add_secret, emit_json, err, group, open_reader_from_args, secret
 from simtool.errors import EXIT_OK, InputError
 
 
@@ -164,6 +164,9 @@ def cmd_flash(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(out)
     else:
+        for f in out["fitted"]:
+            err(f"{args.profile}: {f['list']}: warning: card model {f['model']}'s {f['file']} holds {f['holds']} "
+                f"of the {f['given']} entries; left out: {', '.join(f['left_out'])}")
         ap = out["apdus"]
         print(f"flashed {result.iccid} (IMSI {result.imsi}) on {reader.name}: {len(result.written)} files written, "
               f"{len(result.verified)} read back, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from simtool.cli.common import add_secret, emit_json, env_name, err, secret
 from simtool.errors import EXIT_OK, EXIT_USAGE
@@ -15,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = psub.add_parser("validate", help="check profiles; one FILE:LINE: field: reason line per error")
     v.add_argument("profiles", nargs="+", metavar="PROFILE")
+    v.add_argument("--model", action="append", default=None, metavar="MODEL",
+                   help="card model to judge against (repeatable; default: every known model)")
     v.add_argument("--json", action="store_true", help="machine-readable result")
     v.set_defaults(func=cmd_validate)
 
@@ -89,17 +92,45 @@ def secret_source(args: argparse.Namespace, flag: str) -> str:
     return flag
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def validate_for_models(path: str, models: list[str]) -> dict[str, Any]:
+    """One profile judged against each card model: errors and warnings of all (each line once, in order),
+    and the lists fitted per model. Used by `profile validate` and `batch create`."""
     from simtool.profile import validate_profile
     from simtool.profile.capacity import capacities_for_model
+    from simtool.profile.fit import FITTABLE, fit_list
 
-    caps = capacities_for_model()
+    errors: list[str] = []
+    warnings: list[str] = []
+    fitted: list[dict[str, Any]] = []
+    name = None
+    for model in models:
+        caps = capacities_for_model(model)
+        profile, errs, warns = validate_profile(path, caps)
+        errors += [e for e in errs if e not in errors]
+        warnings += [w for w in warns if w not in warnings]
+        if profile is not None:
+            name = profile.name
+            for key in FITTABLE:
+                _, cut = fit_list(key, getattr(profile, key), getattr(profile.fit, key), caps)
+                if cut is not None:
+                    fitted.append(cut.as_dict())
+    return {"profile": path, "ok": not errors, "errors": errors, "warnings": warnings,
+            "name": name if not errors else None, "models": models, "fitted": fitted}
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from simtool.fs.cardmodel import MODELS
+    from simtool.profile.capacity import capacities_for_model
+
+    models = args.model or list(MODELS)
+    for m in models:
+        capacities_for_model(m)  # an unknown name is an input error before any file is read
     results = []
     status = EXIT_OK
     for path in args.profiles:
-        profile, errors, warnings = validate_profile(path, caps)
-        results.append({"profile": path, "ok": not errors, "errors": errors, "warnings": warnings,
-                        "name": profile.name if profile else None})
+        result = validate_for_models(path, models)
+        errors, warnings = result["errors"], result["warnings"]
+        results.append(result)
         if errors:
             status = EXIT_USAGE
         if not args.json:
@@ -127,8 +158,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         return EXIT_OK
     decoded = image.decoded(show_secrets=args.show_secrets)
     if args.json:
-        emit_json({"profile": args.profile, "model": image.model.name, "files": decoded})
+        emit_json({"profile": args.profile, "model": image.model.name, "fitted": [f.as_dict() for f in image.fitted],
+                   "files": decoded})
         return EXIT_OK
+    for f in image.fitted:
+        err(f"{args.profile}: {f.list}: warning: {f.message()}")
     for path, entry in decoded.items():
         print(f"{path} ({entry['fid']}): {entry['value']}")
     return EXIT_OK

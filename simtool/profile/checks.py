@@ -15,8 +15,9 @@ from typing import Any
 from simtool.encoding.efs import PLAN_DEFINITION
 from simtool.encoding.services import UST_BY_NAME
 from simtool.encoding.types import EncodeError
+from simtool.fs.conformance import service_needs
 
-from . import rules, schema
+from . import fit, rules, schema
 from .capacity import Capacities
 from .yamlsrc import Path
 
@@ -86,6 +87,7 @@ def cross_check(
     _lists(data, caps, out)
     _acl(data, caps, out)
     _services(data, out)
+    _model_holds_services(data, caps, out)
     _plan_names(data, out)
     _plan_size(data, caps, out)
     name = data.get("name")
@@ -99,7 +101,13 @@ def _plmn_lists(data: dict, caps: Capacities, out: _Collector) -> None:
     for name, cap_field, ef in _PLMN_LISTS:
         items = _list(data, name)
         cap = getattr(caps, cap_field)
-        if len(items) > cap:
+        if name in fit.FITTABLE and len(items) > cap:
+            _, cut = fit.fit_list(name, items, fit.policy_of(data, name), caps)
+            if cut is not None:
+                out.warn((name,), cut.message())
+            else:
+                out.error((name,), fit.too_long(name, len(items), caps))
+        elif len(items) > cap:
             out.error((name,), f"{len(items)} entries, the card model's {ef} holds {cap}")
         first: dict[str, int] = {}
         for i, item in enumerate(items):
@@ -261,6 +269,21 @@ def _services(data: dict, out: _Collector) -> None:
             ("services",),
             "without 'data_download_sms_pp' (UST 28) the plan applet cannot be reached by OTA SMS-PP",
         )
+
+
+def _model_holds_services(data: dict, caps: Capacities, out: _Collector) -> None:
+    """A service turned on promises its files to the terminal (TS 31.102 §4.2.8): the model must hold them."""
+    services = data.get("services")
+    if not isinstance(services, list) or not caps.paths:
+        return
+    for i, s in enumerate(services):
+        if not isinstance(s, str):
+            continue
+        lacking = [n for n in service_needs(s) if n.path not in caps.paths]
+        if lacking:
+            files = ", ".join(f"{n.path} ({n.clause})" for n in lacking)
+            out.error(("services", i), f"service {s!r} (UST {UST_BY_NAME.get(s, '?')}) needs {files}; "
+                      f"card model {caps.model} does not hold {'it' if len(lacking) == 1 else 'them'}")
 
 
 def _plan_names(data: dict, out: _Collector) -> None:

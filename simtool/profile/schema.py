@@ -290,6 +290,17 @@ class Plan(_Model):
     topup_url: Annotated[str, AfterValidator(_topup_url)] | None = None  # the page LAUNCH BROWSER opens
 
 
+FitPolicy = Literal["error", "truncate"]
+
+
+class Fit(_Model):
+    """How a list longer than the card model's file is fitted (`simtool.profile.fit`). Only lists in
+    priority order can be cut: "truncate" keeps the first entries the file holds; "error" refuses."""
+
+    oplmn_wact: FitPolicy = "error"  # TS 31.102 §4.2.53: "defines the preferred PLMNs in priority order"
+    hplmn_wact: FitPolicy = "error"  # §4.2.54: likewise
+
+
 class Profile(_Model):
     profile_version: Literal[1]
     name: Annotated[str, AfterValidator(_ident(64))]
@@ -303,6 +314,7 @@ class Profile(_Model):
     pin1_enabled: bool
     hplmn_wact: list[PlmnWithAct] = []
     oplmn_wact: list[PlmnWithAct] = []
+    fit: Fit = Fit()
     fplmn: list[Plmn] = []
     ehplmn: list[Plmn] = []
     hpplmn_search_minutes: Annotated[int, AfterValidator(_hpplmn)] = 0
@@ -378,6 +390,7 @@ __all__ = [
     "EMERGENCY_CATEGORY_BIT",
     "EmergencyCategory",
     "EmergencyNumber",
+    "Fit",
     "Plan",
     "Plmn",
     "PlmnWithAct",
