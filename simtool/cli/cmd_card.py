@@ -190,6 +190,8 @@ def cmd_read(args: argparse.Namespace) -> int:
         print(f"  {key}: {val}")
     for path, item in doc["files"].items():
         shown = item.get("value") if item.get("readable", True) else f"(needs {'|'.join(item['needs'])})"
+        if not item.get("present", True):
+            shown = "(absent: not on this card)"
         print(f"  {path} ({item['fid']}): {shown}")
     return EXIT_OK
 
