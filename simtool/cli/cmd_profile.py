@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
 
 from simtool.cli.common import add_secret, emit_json, env_name, err, secret
 from simtool.errors import EXIT_OK, EXIT_USAGE
@@ -92,35 +91,10 @@ def secret_source(args: argparse.Namespace, flag: str) -> str:
     return flag
 
 
-def validate_for_models(path: str, models: list[str]) -> dict[str, Any]:
-    """One profile judged against each card model: errors and warnings of all (each line once, in order),
-    and the lists fitted per model. Used by `profile validate` and `batch create`."""
-    from simtool.profile import validate_profile
-    from simtool.profile.capacity import capacities_for_model
-    from simtool.profile.fit import FITTABLE, fit_list
-
-    errors: list[str] = []
-    warnings: list[str] = []
-    fitted: list[dict[str, Any]] = []
-    name = None
-    for model in models:
-        caps = capacities_for_model(model)
-        profile, errs, warns = validate_profile(path, caps)
-        errors += [e for e in errs if e not in errors]
-        warnings += [w for w in warns if w not in warnings]
-        if profile is not None:
-            name = profile.name
-            for key in FITTABLE:
-                _, cut = fit_list(key, getattr(profile, key), getattr(profile.fit, key), caps)
-                if cut is not None:
-                    fitted.append(cut.as_dict())
-    return {"profile": path, "ok": not errors, "errors": errors, "warnings": warnings,
-            "name": name if not errors else None, "models": models, "fitted": fitted}
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     from simtool.fs.cardmodel import MODELS
     from simtool.profile.capacity import capacities_for_model
+    from simtool.profile.permodel import validate_for_models
 
     models = args.model or list(MODELS)
     for m in models:
