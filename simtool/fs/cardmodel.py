@@ -176,20 +176,19 @@ SJA2_ATRS = tuple(bytes.fromhex(a) for a in (
     "3b9f96801f878031e073fe211b674a4c5275310451d5",
 ))
 
-_SECRET = {"secret": True}
 # Sizes from a sysmocom card's file listing (sysmoISIM-SJA5, the same family and DF.SYSTEM layout);
 # 21/11 bytes match the PIN-file coding with and without a PUK.
-SJA2_CHV1 = EF("EF.CHV1", 0x6F01, C.SJA2_PIN, NEVER, ADM, size=21, **_SECRET,
+SJA2_CHV1 = EF("EF.CHV1", 0x6F01, C.SJA2_PIN, NEVER, ADM, size=21, secret=True,
                description="PIN1 and PUK1: state, counters, values (proprietary)")
-SJA2_CHV2 = EF("EF.CHV2", 0x6F81, C.SJA2_PIN, NEVER, ADM, size=21, **_SECRET,
+SJA2_CHV2 = EF("EF.CHV2", 0x6F81, C.SJA2_PIN, NEVER, ADM, size=21, secret=True,
                description="PIN2 and PUK2 (proprietary)")
-SJA2_ADM1 = EF("EF.ADM1", 0x6F0A, C.SJA2_PIN, NEVER, ADM, size=11, **_SECRET,
+SJA2_ADM1 = EF("EF.ADM1", 0x6F0A, C.SJA2_PIN, NEVER, ADM, size=11, secret=True,
                description="ADM1 key: state, counters, value (proprietary)")
-SJA2_SIM_AUTH_KEY = EF("EF.SIM_AUTH_KEY", 0x6F20, C.SJA2_SIM_AUTH_KEY, NEVER, ADM, size=33, **_SECRET,
+SJA2_SIM_AUTH_KEY = EF("EF.SIM_AUTH_KEY", 0x6F20, C.SJA2_SIM_AUTH_KEY, NEVER, ADM, size=33, secret=True,
                        description="K/OPc and algorithm in 2G context (proprietary)")
 SJA2_SYSTEM = DF("DF.SYSTEM", 0xA515, description="sysmocom card OS files: PINs, 2G key (proprietary)",
                  children=(SJA2_CHV1, SJA2_CHV2, SJA2_ADM1, SJA2_SIM_AUTH_KEY))
-SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=67, **_SECRET,
+SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=67, secret=True,
                         description="K/OPc and algorithm of the USIM (proprietary); 67 bytes hold the TUAK layout")
 SJA2_USIM_SQN = EF("EF.USIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
                    description="SQN check settings and 32 freshness slots (proprietary)")
@@ -346,7 +345,7 @@ class CardModel:
         fs = FileSystem(root)
         # Size both EF.ARR files to hold every rule the tree's access sets need.
         rules = fs.arr_rules()
-        rec_len = max(len(tree.C.ARR_RECORD.encode(r)) for r in rules)
+        rec_len = max(len(C.ARR_RECORD.encode(r)) for r in rules)
         arr_size = (max(rec_len, 16), len(rules))
         root = self._build(tree.MF, "MF", arr_size)
         fs = FileSystem(root)

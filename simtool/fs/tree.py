@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from simtool.encoding import efs as C
 from simtool.encoding import efs_usim_extra as X
-from simtool.fs.access import ADM, ALW, NEVER, PIN2_OR_ADM, PIN_OR_ADM
+from simtool.encoding.codec import Codec
+from simtool.fs.access import ADM, ALW, NEVER, PIN2_OR_ADM, PIN_OR_ADM, AccessSet
 from simtool.fs.model import DF, EF
 
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
 PLAN_DF_FID = 0x7F4A  # '7F4X': administrative range of TS 102 221 §8.6, used by no standard DF
 
 
-def lf(name: str, fid: int, codec: C.Codec, rec_len: int, count: int, **kw: object) -> EF:
-    return EF(name, fid, codec, structure="linear_fixed", record_length=rec_len, record_count=count, **kw)
+def lf(name: str, fid: int, codec: Codec, rec_len: int, count: int, *, read: AccessSet, update: AccessSet,
+       sfi: int | None = None, initial: bytes = b"", description: str = "") -> EF:
+    return EF(name, fid, codec, read, update, structure="linear_fixed", record_length=rec_len, record_count=count,
+              sfi=sfi, initial=initial, description=description)
 
 
 # DF.GSM-ACCESS (TS 31.102 §4.4.3): the 2G ciphering keys, present when UST service 27 is available.

@@ -43,7 +43,7 @@ def _plmn(item: Any) -> str | None:
     return None
 
 
-def _list(data: dict, key: str) -> list:
+def _list(data: dict[str, Any], key: str) -> list[Any]:
     v = data.get(key)
     return v if isinstance(v, list) else []
 
@@ -96,7 +96,7 @@ def cross_check(
     return out.errors, out.warnings
 
 
-def _plmn_lists(data: dict, caps: Capacities, out: _Collector) -> None:
+def _plmn_lists(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     keys: dict[str, dict[str, int]] = {}  # list name -> PLMN -> first index
     for name, cap_field, ef in _PLMN_LISTS:
         items = _list(data, name)
@@ -150,7 +150,7 @@ def _plmn_lists(data: dict, caps: Capacities, out: _Collector) -> None:
             out.warn(("hplmn_wact", i), f"{key} is neither the home PLMN nor in ehplmn")
 
 
-def _duplicates(items: list, path: str, what: str, out: _Collector, fold: bool = False) -> None:
+def _duplicates(items: list[Any], path: str, what: str, out: _Collector, fold: bool = False) -> None:
     first: dict[Any, int] = {}
     for i, v in enumerate(items):
         if not isinstance(v, str):
@@ -162,7 +162,7 @@ def _duplicates(items: list, path: str, what: str, out: _Collector, fold: bool =
             first[k] = i
 
 
-def _lists(data: dict, caps: Capacities, out: _Collector) -> None:
+def _lists(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     languages = _list(data, "languages")
     if len(languages) > caps.languages:
         out.error(("languages",), f"{len(languages)} entries, the card model's EF.LI holds {caps.languages}")
@@ -188,7 +188,7 @@ def _lists(data: dict, caps: Capacities, out: _Collector) -> None:
             first[n] = i
 
 
-def _acl(data: dict, caps: Capacities, out: _Collector) -> None:
+def _acl(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     acl = data.get("apn_control_list")
     if not isinstance(acl, dict):
         return
@@ -229,7 +229,7 @@ def _present(v: Any) -> bool:
     return v is not None and v != [] and v != {}
 
 
-def _services(data: dict, out: _Collector) -> None:
+def _services(data: dict[str, Any], out: _Collector) -> None:
     services = data.get("services")
     if not isinstance(services, list):
         return
@@ -271,7 +271,7 @@ def _services(data: dict, out: _Collector) -> None:
         )
 
 
-def _model_holds_services(data: dict, caps: Capacities, out: _Collector) -> None:
+def _model_holds_services(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     """A service turned on promises its files to the terminal (TS 31.102 §4.2.8): the model must hold them."""
     services = data.get("services")
     if not isinstance(services, list) or not caps.paths:
@@ -286,7 +286,7 @@ def _model_holds_services(data: dict, caps: Capacities, out: _Collector) -> None
                       f"card model {caps.model} does not hold {'it' if len(lacking) == 1 else 'them'}")
 
 
-def _plan_names(data: dict, out: _Collector) -> None:
+def _plan_names(data: dict[str, Any], out: _Collector) -> None:
     plan = data.get("plan")
     if not isinstance(plan, dict):
         return
@@ -302,13 +302,13 @@ def _plan_names(data: dict, out: _Collector) -> None:
             out.error(("plan", "names", key), f"language {key!r} is not in languages")
 
 
-def _plan_size(data: dict, caps: Capacities, out: _Collector) -> None:
+def _plan_size(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     """The plan's definition (id, limits, price and every name) must fit EF.PLAN_DEF; without this check a
     long name passed validation and failed only at render, naming no line of the profile."""
     plan = data.get("plan")
     if not isinstance(plan, dict) or not isinstance(plan.get("names"), dict):
         return
-    price = plan.get("price") if isinstance(plan.get("price"), dict) else {}
+    price: dict[str, Any] = plan["price"] if isinstance(plan.get("price"), dict) else {}
     value = {"plan_id": plan.get("id"), "data_limit_bytes": plan.get("data_limit_bytes"),
              "validity_days": plan.get("validity_days"),
              "price": {"amount_minor": price.get("amount_minor"), "currency": price.get("currency")},

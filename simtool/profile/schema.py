@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
@@ -70,6 +71,8 @@ DATA_LIMIT_MAX = 10**13  # 10 TB: anything above is a typo, not a travel plan
 VALIDITY_MAX_DAYS = 3650
 PLAN_NAME_MAX = 32
 
+T = TypeVar("T")
+
 _ID = re.compile(r"^[a-z0-9-]+$")
 
 
@@ -104,7 +107,7 @@ def _smsc(value: str) -> str:
     return value
 
 
-def _ident(max_len: int):
+def _ident(max_len: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not _ID.match(value) or len(value) > max_len:
             raise ValueError(f"must be 1 to {max_len} characters of a-z, 0-9 and '-', got {value!r}")
@@ -213,7 +216,7 @@ def _amount(value: int) -> int:
     return value
 
 
-def _no_duplicates(values: list) -> list:
+def _no_duplicates(values: list[T]) -> list[T]:
     seen = set()
     for v in values:
         if v in seen:
