@@ -58,13 +58,16 @@ class CreateResult:
     ledger: str
     ranges: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    # The card model is known per card (its ATR) only when the batch runs: what fitting the profile to
+    # each known model does, and which models' cards it cannot go on (`profile.permodel`).
+    fit: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         b = self.batch
         return {"batch": b.id, "directory": self.directory, "ledger": redact_url(self.ledger), "count": b.count,
                 "profile": b.profile_name, "profile_sha256": b.profile_sha256, "kcv": b.kcv,
                 "simtool_version": b.simtool_version, "adm": b.adm_mode, "preprinted_iccids": b.preprinted,
-                **self.ranges}
+                **self.ranges, "fit": self.fit}
 
 
 # -- the secret generator (runs in pool workers or in this process) -------------------------------------------
@@ -220,7 +223,16 @@ def create_batch(req: CreateRequest) -> CreateResult:
             raise
     finally:
         ledger.close()
-    return CreateResult(record, req.directory, url, desc, time.perf_counter() - t0)
+    return CreateResult(record, req.directory, url, desc, time.perf_counter() - t0, _fit_per_model(req.profile))
+
+
+def _fit_per_model(path: str) -> dict[str, Any]:
+    from simtool.fs.cardmodel import MODELS
+    from simtool.profile.permodel import validate_for_models
+
+    res = validate_for_models(path, list(MODELS))
+    return {"models": res["models"], "warnings": res["warnings"], "fitted": res["fitted"],
+            "refused_on": res["errors"]}
 
 
 def _flag(clash: str) -> str:

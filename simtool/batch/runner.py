@@ -519,14 +519,16 @@ class Runner:
             return self._refuse(st, src, row.iccid, reason)
         seconds = time.monotonic() - t0
         apdus = sum(p["apdus"] for p in result.phases.values())
-        detail = f"{apdus} APDUs in {seconds:.2f} s; read back {len(result.verified)} files; authenticated"
+        fitted = "".join(f"; {f['list']} fitted: {f['holds']} of {f['given']}" for f in result.fitted)
+        detail = (f"card model {result.model}: {apdus} APDUs in {seconds:.2f} s; read back {len(result.verified)} "
+                  f"files; authenticated{fitted}")
         try:
             self.ledger.mark_verified(row.iccid, self.owner, src.name, detail, token=row.token)
         except LedgerConflict as e:  # voided or taken away while it was flashed: refused (an event), not counted
             return self._failed(src, st, row, f"flashed, but {e}", t0, mark=False)
         st.done += 1
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=VERIFIED,
-                  seconds=round(seconds, 3), apdus=apdus)
+                  seconds=round(seconds, 3), apdus=apdus, model=result.model)
         return "verified"
 
     def _failed(self, src: CardSource, st: ReaderStats, row: IdentityRow, reason: str, t0: float,

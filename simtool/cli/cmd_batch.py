@@ -203,6 +203,8 @@ def cmd_create(args: argparse.Namespace) -> int:
               + (f", MSISDN {out['msisdn_first']}..{out['msisdn_last']}" if out["msisdn_first"] else ""))
         print(f"  ledger {out['ledger']}; secrets sealed under transport key KCV {out['kcv']}; "
               f"{res.seconds:.1f} s")
+        for line in res.fit["warnings"] + [f"{e} (cards of that model will be refused)" for e in res.fit["refused_on"]]:
+            print(f"  {line}", file=sys.stderr)
     return EXIT_OK
 
 

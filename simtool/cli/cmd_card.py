@@ -13,6 +13,7 @@ from simtool.cli.common import (
     add_reader_args,
     add_secret,
     emit_json,
+    err,
     group,
     int_range,
     nonneg_int,
@@ -173,6 +174,9 @@ def cmd_flash(args: argparse.Namespace) -> int:
     if args.json:
         emit_json(out)
     else:
+        for f in out["fitted"]:
+            err(f"{args.profile}: {f['list']}: warning: card model {f['model']}'s {f['file']} holds {f['holds']} "
+                f"of the {f['given']} entries; left out: {', '.join(f['left_out'])}")
         ap = out["apdus"]
         print(f"flashed {result.iccid} (IMSI {result.imsi}) on {reader.name}: {len(result.written)} files written, "
               f"{len(result.verified)} read back, "
@@ -196,6 +200,8 @@ def cmd_read(args: argparse.Namespace) -> int:
         print(f"  {key}: {val}")
     for path, item in doc["files"].items():
         shown = item.get("value") if item.get("readable", True) else f"(needs {'|'.join(item['needs'])})"
+        if not item.get("present", True):
+            shown = "(absent: not on this card)"
         print(f"  {path} ({item['fid']}): {shown}")
     return EXIT_OK
 

@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = psub.add_parser("validate", help="check profiles; one FILE:LINE: field: reason line per error")
     v.add_argument("profiles", nargs="+", metavar="PROFILE")
+    v.add_argument("--model", action="append", default=None, metavar="MODEL",
+                   help="card model to judge against (repeatable; default: every known model)")
     v.add_argument("--json", action="store_true", help="machine-readable result")
     v.set_defaults(func=cmd_validate)
 
@@ -90,16 +92,19 @@ def secret_source(args: argparse.Namespace, flag: str) -> str:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simtool.profile import validate_profile
+    from simtool.fs.cardmodel import MODELS
     from simtool.profile.capacity import capacities_for_model
+    from simtool.profile.permodel import validate_for_models
 
-    caps = capacities_for_model()
+    models = args.model or list(MODELS)
+    for m in models:
+        capacities_for_model(m)  # an unknown name is an input error before any file is read
     results = []
     status = EXIT_OK
     for path in args.profiles:
-        profile, errors, warnings = validate_profile(path, caps)
-        results.append({"profile": path, "ok": not errors, "errors": errors, "warnings": warnings,
-                        "name": profile.name if profile else None})
+        result = validate_for_models(path, models)
+        errors, warnings = result["errors"], result["warnings"]
+        results.append(result)
         if errors:
             status = EXIT_USAGE
         if not args.json:
@@ -127,8 +132,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         return EXIT_OK
     decoded = image.decoded(show_secrets=args.show_secrets)
     if args.json:
-        emit_json({"profile": args.profile, "model": image.model.name, "files": decoded})
+        emit_json({"profile": args.profile, "model": image.model.name, "fitted": [f.as_dict() for f in image.fitted],
+                   "files": decoded})
         return EXIT_OK
+    for f in image.fitted:
+        err(f"{args.profile}: {f.list}: warning: {f.message()}")
     for path, entry in decoded.items():
         print(f"{path} ({entry['fid']}): {entry['value']}")
     return EXIT_OK

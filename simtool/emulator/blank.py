@@ -8,7 +8,7 @@ import os
 
 from simtool.commands.exchange import normalize_protocol
 from simtool.crypto.aka import SqnState
-from simtool.emulator.state import CardFile, CardFileError, CardState, expected_files, max_tries
+from simtool.emulator.state import CardFile, CardFileError, CardState, max_tries
 from simtool.encoding import efs as C
 from simtool.encoding.codec import pad
 from simtool.errors import InputError
@@ -56,7 +56,10 @@ def new_blank_card(
     if protocol not in model.protocols:
         raise InputError(f"card model {model.name} speaks {' or '.join(model.protocols)} only, not {protocol}")
     fs = model.fs
-    files = {path: bytearray(b"\xff" * size) for path, size in expected_files(model).items()}
+    files = {}
+    for e in fs.efs():  # as created: the spec's initial values (TS 31.102 Annex E), erased (FF) otherwise
+        content = e.ef.initial_content()
+        files[e.path] = bytearray(b"".join(content) if isinstance(content, list) else content)
 
     def put_records(path: str, records: list[bytes]) -> None:
         ef = fs[path].ef

@@ -28,7 +28,7 @@ from simtool.emulator.blank import new_blank_card
 from simtool.emulator.cat import CatRuntime
 from simtool.emulator.faults import CardPowerLoss, PowerCut
 from simtool.emulator.layout import Layout, Node, layout_for
-from simtool.emulator.state import CardFile, CardState, max_tries
+from simtool.emulator.state import CardFile, CardState, absent_files, max_tries
 from simtool.encoding.tlv import tlv
 from simtool.errors import InputError
 from simtool.fs import DEFAULT_MODEL, CardModel, Cond
@@ -105,7 +105,7 @@ class Card:
     def __init__(self, state: CardState, storage: CardFile | None = None) -> None:
         self.state = state
         self.storage = storage if storage is not None else CardFile(None)
-        self.layout: Layout = layout_for(state.model)
+        self.layout: Layout = layout_for(state.model, absent_files(state.model, state.files))
         self.apdu_count = 0
         self.internal_errors: list[str] = []
         self._max = max_tries(state.model)

@@ -73,12 +73,14 @@ def _size(n: int) -> bytes:
 class Layout:
     """The compiled tree of one card model."""
 
-    def __init__(self, model: CardModel) -> None:
+    def __init__(self, model: CardModel, absent: frozenset[str] = frozenset()) -> None:
         self.model = model
         fs = model.fs
         self.nodes: dict[str, Node] = {}
         self.adfs: list[Node] = []
         for entry in fs.walk():
+            if entry.path in absent or any(entry.path.startswith(a + "/") for a in absent):
+                continue  # a file this card was made without: SELECT answers 6A82
             parent = self.nodes[entry.path.rsplit("/", 1)[0]] if entry.parents else None
             node = Node(entry.path, entry.node, parent)
             self.nodes[entry.path] = node
@@ -160,14 +162,14 @@ class Layout:
         return [n for n in self.adfs if n.aid is not None and n.aid.startswith(partial)]
 
 
-_LAYOUTS: dict[int, tuple[CardModel, Layout]] = {}
+_LAYOUTS: dict[tuple[int, frozenset[str]], tuple[CardModel, Layout]] = {}
 
 
-def layout_for(model: CardModel) -> Layout:
-    """The compiled layout of `model`, built once per model object."""
-    hit = _LAYOUTS.get(id(model))
+def layout_for(model: CardModel, absent: frozenset[str] = frozenset()) -> Layout:
+    """The compiled layout of `model` without the `absent` files, built once per model and file set."""
+    hit = _LAYOUTS.get((id(model), absent))
     if hit is not None and hit[0] is model:
         return hit[1]
-    layout = Layout(model)
-    _LAYOUTS[id(model)] = (model, layout)
+    layout = Layout(model, absent)
+    _LAYOUTS[(id(model), absent)] = (model, layout)
     return layout

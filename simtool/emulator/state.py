@@ -28,6 +28,7 @@ from simtool.crypto.secrets import write_secret_file
 from simtool.emulator.faults import FaultPlan, PowerCut
 from simtool.errors import InputError
 from simtool.fs import MODELS, CardModel
+from simtool.fs.conformance import MANDATORY
 
 FORMAT = "simtool-emulated-card"
 VERSION = 1
@@ -138,11 +139,28 @@ def expected_files(model: CardModel) -> dict[str, int]:
     return {e.path: e.ef.body_size for e in model.fs.efs()}
 
 
+def core_files(model: CardModel) -> set[str]:
+    """The files the card itself runs on (its secrets, the plan applet's DF, the UICC's own files of TS
+    102 221 §13): a card file must hold them. Any other EF may be absent, as on a card made before the
+    model gained it: the card keeps its tree."""
+    uicc = {n.path for n in MANDATORY if n.path.count("/") == 1}  # MF/EF.ICCID, MF/EF.DIR, ...
+    return (set(model.secrets.paths()) | uicc
+            | {p for p in expected_files(model) if p.startswith("MF/DF.PLAN/")})
+
+
+def absent_files(model: CardModel, files: dict[str, bytearray]) -> frozenset[str]:
+    """Paths of the model the card does not hold: EFs without a body, and DFs with no EF left below them."""
+    efs = [p for p in expected_files(model) if p not in files]
+    dfs = [e.path for e in model.fs.dfs()
+           if e.path != "MF" and not any(p.startswith(e.path + "/") for p in files)]
+    return frozenset(efs + dfs)
+
+
 def _files_from_json(model: CardModel, files: Any) -> dict[str, bytearray]:
     if not isinstance(files, dict):
         raise ValueError("'files' must be an object")
     want = expected_files(model)
-    missing = [p for p in want if p not in files]
+    missing = [p for p in core_files(model) if p not in files]
     extra = [p for p in files if p not in want]
     if missing:
         raise ValueError(f"files missing: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
@@ -150,6 +168,8 @@ def _files_from_json(model: CardModel, files: Any) -> dict[str, bytearray]:
         raise ValueError(f"files not in model {model.name}: {', '.join(extra[:5])}")
     out: dict[str, bytearray] = {}
     for path, size in want.items():
+        if path not in files:
+            continue  # a file the card was made without (see `core_files`)
         value = files[path]
         entry = model.fs.entries.get(path)
         if entry is not None and entry.ef.is_record:

@@ -1281,4 +1281,6 @@ SJA2_USIM_SQN = Codec(
 )
 
 def all_codecs() -> list[Codec]:
-    return [v for v in globals().values() if isinstance(v, Codec)]
+    from simtool.encoding import efs_usim_extra  # the files the conformance table added, declared apart
+
+    return [v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()

@@ -176,20 +176,19 @@ SJA2_ATRS = tuple(bytes.fromhex(a) for a in (
     "3b9f96801f878031e073fe211b674a4c5275310451d5",
 ))
 
-_SECRET = {"secret": True}
 # Sizes from a sysmocom card's file listing (sysmoISIM-SJA5, the same family and DF.SYSTEM layout);
 # 21/11 bytes match the PIN-file coding with and without a PUK.
-SJA2_CHV1 = EF("EF.CHV1", 0x6F01, C.SJA2_PIN, NEVER, ADM, size=21, **_SECRET,
+SJA2_CHV1 = EF("EF.CHV1", 0x6F01, C.SJA2_PIN, NEVER, ADM, size=21, secret=True,
                description="PIN1 and PUK1: state, counters, values (proprietary)")
-SJA2_CHV2 = EF("EF.CHV2", 0x6F81, C.SJA2_PIN, NEVER, ADM, size=21, **_SECRET,
+SJA2_CHV2 = EF("EF.CHV2", 0x6F81, C.SJA2_PIN, NEVER, ADM, size=21, secret=True,
                description="PIN2 and PUK2 (proprietary)")
-SJA2_ADM1 = EF("EF.ADM1", 0x6F0A, C.SJA2_PIN, NEVER, ADM, size=11, **_SECRET,
+SJA2_ADM1 = EF("EF.ADM1", 0x6F0A, C.SJA2_PIN, NEVER, ADM, size=11, secret=True,
                description="ADM1 key: state, counters, value (proprietary)")
-SJA2_SIM_AUTH_KEY = EF("EF.SIM_AUTH_KEY", 0x6F20, C.SJA2_SIM_AUTH_KEY, NEVER, ADM, size=33, **_SECRET,
+SJA2_SIM_AUTH_KEY = EF("EF.SIM_AUTH_KEY", 0x6F20, C.SJA2_SIM_AUTH_KEY, NEVER, ADM, size=33, secret=True,
                        description="K/OPc and algorithm in 2G context (proprietary)")
 SJA2_SYSTEM = DF("DF.SYSTEM", 0xA515, description="sysmocom card OS files: PINs, 2G key (proprietary)",
                  children=(SJA2_CHV1, SJA2_CHV2, SJA2_ADM1, SJA2_SIM_AUTH_KEY))
-SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=67, **_SECRET,
+SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=67, secret=True,
                         description="K/OPc and algorithm of the USIM (proprietary); 67 bytes hold the TUAK layout")
 SJA2_USIM_SQN = EF("EF.USIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
                    description="SQN check settings and 32 freshness slots (proprietary)")
@@ -346,7 +345,7 @@ class CardModel:
         fs = FileSystem(root)
         # Size both EF.ARR files to hold every rule the tree's access sets need.
         rules = fs.arr_rules()
-        rec_len = max(len(tree.C.ARR_RECORD.encode(r)) for r in rules)
+        rec_len = max(len(C.ARR_RECORD.encode(r)) for r in rules)
         arr_size = (max(rec_len, 16), len(rules))
         root = self._build(tree.MF, "MF", arr_size)
         fs = FileSystem(root)
@@ -413,12 +412,14 @@ SYSMOISIM_SJA2 = CardModel(
     puk_tries=SJA2_PUK_TRIES,
     secrets=Sja2Secrets(),
     extra_files={"MF": (SJA2_SYSTEM,), _U: (SJA2_USIM_AUTH_KEY, SJA2_USIM_SQN)},
-    # Sizes: "SJA2" = seen on a sysmoISIM-SJA2 (pySim-prog's read-out of one, in pySim's test data);
-    # "SJA5" = from a file listing of a sysmoISIM-SJA5, the successor of the same family: a guess for SJA2.
-    # Files not listed keep our tree's size, which matches both where we know it (ICCID 10, PL/LI 10,
-    # IMSI 9, KEYS 33, HPPLMN 1, SPN 17, PSLOCI 14, ACC 2, LOCI 11, ECC 16x5, EPSLOCI 18, DF.GSM AD 4,
-    # DF.GSM ECC 15). EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR
-    # holds our one application record, and DF.PLAN is our applet's DF, not the vendor's.
+    # Sizes: "SJA2" = seen on a sysmoISIM-SJA2 (ATR ...4c753034054ba9): pySim's card-sanitizer backup of one
+    # (osmocom/pysim tests/card_sanitizer/card_backup_3b9f96801f878031e073fe211b674a4c753034054ba9_
+    # 8988211000000467343.script, every file with its FCP), and pySim-prog's read-out in pySim's test data.
+    # Files not listed keep our tree's size, which matches that card where it holds the file (ICCID 10,
+    # PL/LI 10, IMSI 9, KEYS 33, HPPLMN 1, SPN 17, PSLOCI 14, ACC 2, LOCI 11, ECC 16x5, EPSLOCI 18,
+    # SMSS 2, START-HFN 6, THRESHOLD 3, EPSNSC 54x1, DF.GSM-ACCESS Kc/KcGPRS 9, DF.GSM AD 4, DF.GSM ECC 15).
+    # EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR holds our one
+    # application record, and DF.PLAN is our applet's DF, not the vendor's.
     sizes={
         f"{_U}/EF.PLMNwAcT": 60,  # SJA2: 12 entries
         f"{_U}/EF.OPLMNwACT": 60,  # SJA2: 12 entries
@@ -426,15 +427,16 @@ SYSMOISIM_SJA2 = CardModel(
         f"{_U}/EF.FPLMN": 12,  # SJA2: 4 entries
         f"{_U}/EF.EHPLMN": 12,  # SJA2: 4 entries
         f"{_U}/EF.UST": 20,  # SJA2
-        f"{_U}/EF.MSISDN": (34, 6),  # SJA2: 34-byte records (20-byte alpha); 6 records: SJA5
-        f"{_U}/EF.SMSP": (52, 2),  # SJA2: 52-byte records (24-byte alpha); 2 records: SJA5
-        f"{_U}/EF.EST": 9,  # SJA5
-        f"{_U}/EF.ACL": 256,  # SJA5
-        f"{_U}/EF.AD": 5,  # SJA5 (the DF.GSM copy is 4 bytes on both)
+        f"{_U}/EF.MSISDN": (34, 6),  # SJA2: 34-byte records (20-byte alpha), 6 records
+        f"{_U}/EF.SMSP": (52, 2),  # SJA2: 52-byte records (24-byte alpha), 2 records
+        f"{_U}/EF.SMS": (176, 30),  # SJA2: 30 records
+        f"{_U}/EF.NETPAR": 64,  # SJA2
+        f"{_U}/EF.EST": 9,  # SJA2
+        f"{_U}/EF.ACL": 256,  # SJA2
         f"{_T}/EF.MSISDN": (34, 6),  # as in ADF.USIM
-        f"{_T}/EF.SMSP": (52, 2),  # as in ADF.USIM
-        f"{_G}/EF.LP": 5,  # SJA5
-        "MF/EF.DIR": (43, 8),  # SJA5
+        f"{_T}/EF.SMSP": (52, 2),  # SJA2
+        f"{_G}/EF.LP": 5,  # SJA2
+        "MF/EF.DIR": (43, 8),  # SJA2
     },
 )
 

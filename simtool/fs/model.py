@@ -29,6 +29,9 @@ class EF:
     secret: bool = False  # key material: never readable, masked in traces
     role: str = ""  # what the flasher knows the file as ("auth_key", "pins", ...)
     description: str = ""
+    # Content as the card is created (TS 31.102 Annex E), repeated to the body (or to each record) size;
+    # empty: erased, all FF.
+    initial: bytes = b""
 
     @property
     def is_record(self) -> bool:
@@ -37,6 +40,16 @@ class EF:
     @property
     def body_size(self) -> int:
         return self.record_length * self.record_count if self.is_record else self.size
+
+    def initial_record(self, length: int) -> bytes:
+        pattern = self.initial or b"\xff"
+        return (pattern * (length // len(pattern) + 1))[:length]
+
+    def initial_content(self) -> bytes | list[bytes]:
+        """The body as created: one bytes per record for record EFs."""
+        if self.is_record:
+            return [self.initial_record(self.record_length)] * self.record_count
+        return self.initial_record(self.size)
 
     def resized(self, size: int | tuple[int, int]) -> EF:
         if isinstance(size, tuple):

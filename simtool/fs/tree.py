@@ -8,16 +8,33 @@ with ADM1 added to every read set so the flasher can read back under ADM (DESIGN
 from __future__ import annotations
 
 from simtool.encoding import efs as C
-from simtool.fs.access import ADM, ALW, NEVER, PIN2_OR_ADM, PIN_OR_ADM
+from simtool.encoding import efs_usim_extra as X
+from simtool.encoding.codec import Codec
+from simtool.fs.access import ADM, ALW, NEVER, PIN2_OR_ADM, PIN_OR_ADM, AccessSet
 from simtool.fs.model import DF, EF
 
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
 PLAN_DF_FID = 0x7F4A  # '7F4X': administrative range of TS 102 221 §8.6, used by no standard DF
 
 
-def lf(name: str, fid: int, codec: C.Codec, rec_len: int, count: int, **kw: object) -> EF:
-    return EF(name, fid, codec, structure="linear_fixed", record_length=rec_len, record_count=count, **kw)
+def lf(name: str, fid: int, codec: Codec, rec_len: int, count: int, *, read: AccessSet, update: AccessSet,
+       sfi: int | None = None, initial: bytes = b"", description: str = "") -> EF:
+    return EF(name, fid, codec, read, update, structure="linear_fixed", record_length=rec_len, record_count=count,
+              sfi=sfi, initial=initial, description=description)
 
+
+# DF.GSM-ACCESS (TS 31.102 §4.4.3): the 2G ciphering keys, present when UST service 27 is available.
+GSM_ACCESS = DF(
+    "DF.GSM-ACCESS",
+    0x5F3B,
+    description="files for GSM access (TS 31.102 §4.4.3, UST service 27)",
+    children=(
+        EF("EF.Kc", 0x4F20, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, sfi=0x01, initial=X.KC.vectors[0].data,
+           description="GSM ciphering key Kc and its sequence number"),
+        EF("EF.KcGPRS", 0x4F52, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, sfi=0x02, initial=X.KC.vectors[0].data,
+           description="GPRS ciphering key and its sequence number"),
+    ),
+)
 
 # Placeholder sizes for EF.ARR; `standard_tree` sizes them from the rules the tree needs.
 _ARR_SIZE = (48, 8)
@@ -39,15 +56,23 @@ USIM = DF(
            description="user controlled PLMN selector with access technology"),
         EF("EF.HPPLMN", 0x6F31, C.HPPLMN, PIN_OR_ADM, ADM, size=1, sfi=0x12,
            description="higher priority PLMN search period"),
+        lf("EF.SMS", 0x6F3C, X.SMS_RECORD, 176, 10, read=PIN_OR_ADM, update=PIN_OR_ADM,
+           initial=X.SMS_EMPTY_RECORD, description="short messages (UST service 10)"),
         EF("EF.UST", 0x6F38, C.UST, PIN_OR_ADM, ADM, size=17, sfi=0x04, description="USIM service table"),
         EF("EF.MSISDN", 0x6F40, C.MSISDN_RECORD, PIN_OR_ADM, PIN_OR_ADM, structure="linear_fixed",
            record_length=28, record_count=2),
         EF("EF.SMSP", 0x6F42, C.SMSP_RECORD, PIN_OR_ADM, PIN_OR_ADM, structure="linear_fixed",
            record_length=40, record_count=2, description="short message service parameters"),
+        EF("EF.SMSS", 0x6F43, X.SMSS, PIN_OR_ADM, PIN_OR_ADM, size=2, initial=X.SMSS.vectors[0].data,
+           description="SMS status (UST service 10)"),
         EF("EF.SPN", 0x6F46, C.SPN, ALW, ADM, size=17, description="service provider name"),
         EF("EF.EST", 0x6F56, C.EST, PIN_OR_ADM, PIN2_OR_ADM, size=1, sfi=0x05,
            description="enabled services table"),
         EF("EF.ACL", 0x6F57, C.ACL, PIN_OR_ADM, PIN2_OR_ADM, size=128, description="APN control list"),
+        EF("EF.START-HFN", 0x6F5B, X.START_HFN, PIN_OR_ADM, PIN_OR_ADM, size=6, sfi=0x0F,
+           initial=X.START_HFN.vectors[0].data, description="hyperframe number start values, CS and PS"),
+        EF("EF.THRESHOLD", 0x6F5C, X.THRESHOLD, PIN_OR_ADM, ADM, size=3, sfi=0x10,
+           initial=X.THRESHOLD.vectors[0].data, description="maximum value of START"),
         EF("EF.OPLMNwACT", 0x6F61, C.OPLMNWACT, PIN_OR_ADM, ADM, size=200, sfi=0x11,
            description="operator controlled PLMN selector with access technology"),
         EF("EF.HPLMNwAcT", 0x6F62, C.HPLMNWACT, PIN_OR_ADM, ADM, size=10, sfi=0x13),
@@ -58,8 +83,12 @@ USIM = DF(
         EF("EF.AD", 0x6FAD, C.AD, ALW, ADM, size=4, sfi=0x03, description="administrative data"),
         lf("EF.ECC", 0x6FB7, C.ECC_RECORD, 16, 5, read=ALW, update=ADM, sfi=0x01,
            description="emergency call codes"),
+        EF("EF.NETPAR", 0x6FC4, X.NETPAR, PIN_OR_ADM, PIN_OR_ADM, size=46, description="network parameters"),
         EF("EF.EHPLMN", 0x6FD9, C.EHPLMN, PIN_OR_ADM, ADM, size=12, sfi=0x1D, description="equivalent HPLMN"),
         EF("EF.EPSLOCI", 0x6FE3, C.EPSLOCI, PIN_OR_ADM, PIN_OR_ADM, size=18, sfi=0x1E),
+        lf("EF.EPSNSC", 0x6FE4, X.EPSNSC_RECORD, 54, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x18,
+           description="EPS NAS security context (UST service 85)"),
+        GSM_ACCESS,
     ),
 )
 

@@ -24,6 +24,7 @@ from simtool.encoding.codec import DecodeError
 from simtool.encoding.efs import ICCID, IMSI
 from simtool.errors import CardError, GuardError
 from simtool.fs.cardmodel import CardModel, model_for_atr
+from simtool.fs.model import EF
 from simtool.personalize import plan
 from simtool.personalize.auth import AuthResult, authenticate
 from simtool.transport.base import Reader
@@ -56,6 +57,7 @@ class FlashResult:
     auth: AuthResult | None = None
     phases: dict[str, dict[str, int]] = field(default_factory=dict)
     lower_bound_write: int = 0
+    fitted: list[dict[str, Any]] = field(default_factory=list)  # lists cut to the model (profile `fit:`)
 
     def as_dict(self) -> dict[str, Any]:
         total = sum(p["apdus"] for p in self.phases.values())
@@ -64,6 +66,7 @@ class FlashResult:
             "files_written": len(self.written), "files_skipped_equal": len(self.skipped_equal),
             "files_preset": self.preset,
             "files_verified": len(self.verified), "adm_tries_before": self.adm_tries_before,
+            "fitted": self.fitted,
             "auth": self.auth.as_dict() if self.auth else None,
             "apdus": {"total": total, "per_phase": self.phases, "write_lower_bound": self.lower_bound_write},
         }
@@ -155,7 +158,8 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
     model = detect_model(reader, model)
     image = image or render(profile, identity, model)  # every input error surfaces here, before any APDU
     fs = model.fs
-    result = FlashResult(identity.iccid, identity.imsi, model.name, reader.protocol)
+    result = FlashResult(identity.iccid, identity.imsi, model.name, reader.protocol,
+                         fitted=[f.as_dict() for f in image.fitted])
 
     # 1. blank-card guard: a vendor-set ICCID is never replaced by a different one.
     reader.set_phase("guard")
@@ -180,6 +184,7 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
         raise GuardError(f"{reader.name}: the card already carries IMSI {card_imsi}; use --reprogram to "
                          "overwrite it")
     current_df = "MF/ADF.USIM"
+    probe_presence(reader, model, profile, image)
 
     # 3. writes. A vendor-set ICCID equal to ours stays untouched (many cards never let it be rewritten).
     files = dict(image.files)
@@ -216,6 +221,10 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
             journal()
             journal = None
         resp = reader.send(step.apdu)
+        if resp.sw == 0x6A82:
+            raise _with_details(CardError(
+                f"{reader.name}: the card has no {step.path} (6A82), which the profile needs; its file tree "
+                f"is older than, or differs from, card model {model.name}"), missing=step.path)
         if not resp.ok:
             raise CardError(f"{reader.name}: writing {step.path} failed: card answered {resp.sw:04X}")
     if journal is not None:  # nothing to write: the journal still says the card may hold the identity
@@ -243,6 +252,24 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
         result.auth = authenticate(reader, aka.Milenage(identity.ki, identity.opc))
     result.phases = reader.counts()
     return result
+
+
+def probe_presence(reader: Reader, model: CardModel, profile: Profile, image: CardImage) -> None:
+    """Refuse, before any write, a card that lacks a file the profile needs and the image does not write
+    (EF.SMS and EF.SMSS keep what the card was created with): a terminal trusting the UST would read a file
+    that is not there. Files the image writes show their absence at their UPDATE. ADF.USIM is selected."""
+    from simtool.fs.conformance import needed
+
+    for need in needed(profile.services):
+        if need.path in image.files or need.path not in model.fs:
+            continue
+        entry = model.fs[need.path]
+        if entry.df_path != "MF/ADF.USIM" or not isinstance(entry.node, EF):
+            continue  # EFs directly in ADF.USIM: SELECT by FID keeps the ADF current
+        if reader.send(uicc.select_fid(entry.ef.fid, fcp=False)).sw == 0x6A82:
+            raise _with_details(CardError(
+                f"{reader.name}: the card has no {need.path} ({need.clause}), which the profile needs; "
+                f"nothing was written"), missing=need.path)
 
 
 def check_pins(reader: Reader, identity: Identity, pin1_enabled: bool, full: int = 3) -> None:

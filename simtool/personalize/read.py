@@ -8,14 +8,16 @@ from simtool.commands import uicc
 from simtool.encoding.codec import DecodeError
 from simtool.fs.access import Cond, names
 from simtool.fs.cardmodel import CardModel
-from simtool.personalize.flash import detect_model, read_file, select_df, verify_adm
+from simtool.personalize import plan
+from simtool.personalize.flash import detect_model, read_file, verify_adm
 from simtool.transport.base import Reader
 
 
 def read_card(reader: Reader, *, pin1: str | None = None, adm: bytes | None = None,
               model: CardModel | None = None, min_adm_tries: int = 3) -> dict[str, Any]:
     """{path: {"name", "fid", "value"}} for every EF readable with the rights given; files that the
-    rights do not open are listed with `"readable": false`. Key and PIN files are never read."""
+    rights do not open are listed with `"readable": false`, files of the model the card does not hold
+    (a card made with an older tree) with `"present": false`. Key and PIN files are never read."""
     model = detect_model(reader, model)
     reader.set_phase("read")
     held: set[Cond] = set()
@@ -34,18 +36,32 @@ def read_card(reader: Reader, *, pin1: str | None = None, adm: bytes | None = No
         held.add(Cond.PIN1)
     files: dict[str, Any] = {}
     current = None
+    absent_df = None  # a DF of the model the card does not hold: its files are absent too
     for entry in model.fs.efs():
         ef = entry.ef
         if ef.secret:
             continue
-        if entry.df_path != current:
-            select_df(reader, model, entry.df_path)
-            current = entry.df_path
         item: dict[str, Any] = {"name": ef.name, "fid": f"{ef.fid:04X}"}
+        if entry.df_path != current:
+            current = entry.df_path
+            resp = reader.send(plan.df_select(model.fs, entry.df_path))
+            absent_df = entry.df_path if resp.sw == 0x6A82 else None
+            if absent_df is None:
+                resp.check(f"SELECT {entry.df_path}")
+        if absent_df is not None:
+            files[entry.path] = {**item, "present": False}
+            continue
         if ef.sfi is None:
-            reader.send(uicc.select_fid(ef.fid)).check(f"SELECT {entry.path}")
+            resp = reader.send(uicc.select_fid(ef.fid))
+            if resp.sw == 0x6A82:  # a file the card was made without (an older tree than the model's)
+                files[entry.path] = {**item, "present": False}
+                continue
+            resp.check(f"SELECT {entry.path}")
         probe = reader.send(uicc.read_record(1, ef.record_length, sfi=ef.sfi) if ef.is_record
                             else uicc.read_binary(0, min(ef.size, 256), sfi=ef.sfi))
+        if probe.sw == 0x6A82:
+            files[entry.path] = {**item, "present": False}
+            continue
         if probe.sw == 0x6982:
             item["readable"] = False
             item["needs"] = names(ef.read)

@@ -7,13 +7,14 @@ validation without a model (`load_profile(path)`) judges against the card the te
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from simtool.errors import InputError
 
 if TYPE_CHECKING:
     from simtool.fs.cardmodel import CardModel
+    from simtool.fs.model import EF
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class Capacities:
     ecc_records: int = 5  # EF.ECC: one record per emergency number
     languages: int = 5  # EF.LI: 2 bytes per language
     plan_def_bytes: int = 192  # EF.PLAN_DEF: the plan's TLVs, names and top-up URL included
+    model: str = "simtool-emu"  # the card model these numbers are of, named in errors
+    paths: frozenset[str] = field(default_factory=frozenset, compare=False)  # its files; empty: not checked
 
     @classmethod
     def from_sizes(
@@ -39,6 +42,8 @@ class Capacities:
         ecc_records: int | None = None,
         li: int | None = None,
         plan_def: int | None = None,
+        model: str | None = None,
+        paths: frozenset[str] | None = None,
     ) -> Capacities:
         """Capacities from file sizes in bytes (records for EF.ECC); unspecified ones keep the default."""
         d = cls()
@@ -51,6 +56,8 @@ class Capacities:
             ecc_records=ecc_records if ecc_records is not None else d.ecc_records,
             languages=li // 2 if li is not None else d.languages,
             plan_def_bytes=plan_def if plan_def is not None else d.plan_def_bytes,
+            model=model if model is not None else d.model,
+            paths=paths if paths is not None else d.paths,
         )
 
 
@@ -67,7 +74,7 @@ def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
         model = MODELS[model]
     fs = (model or DEFAULT_MODEL).fs
 
-    def ef(path: str):
+    def ef(path: str) -> EF | None:
         return fs[path].ef if path in fs else None
 
     def size(path: str) -> int | None:
@@ -90,4 +97,6 @@ def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
         ecc_records=min(ecc_counts) if ecc_counts else None,
         li=min(li_sizes) if li_sizes else None,
         plan_def=size("MF/DF.PLAN/EF.PLAN_DEF"),
+        model=(model or DEFAULT_MODEL).name,
+        paths=frozenset(fs.entries),
     )

@@ -15,8 +15,9 @@ from typing import Any
 from simtool.encoding.efs import PLAN_DEFINITION
 from simtool.encoding.services import UST_BY_NAME
 from simtool.encoding.types import EncodeError
+from simtool.fs.conformance import service_needs
 
-from . import rules, schema
+from . import fit, rules, schema
 from .capacity import Capacities
 from .yamlsrc import Path
 
@@ -42,7 +43,7 @@ def _plmn(item: Any) -> str | None:
     return None
 
 
-def _list(data: dict, key: str) -> list:
+def _list(data: dict[str, Any], key: str) -> list[Any]:
     v = data.get(key)
     return v if isinstance(v, list) else []
 
@@ -86,6 +87,7 @@ def cross_check(
     _lists(data, caps, out)
     _acl(data, caps, out)
     _services(data, out)
+    _model_holds_services(data, caps, out)
     _plan_names(data, out)
     _plan_size(data, caps, out)
     name = data.get("name")
@@ -94,12 +96,18 @@ def cross_check(
     return out.errors, out.warnings
 
 
-def _plmn_lists(data: dict, caps: Capacities, out: _Collector) -> None:
+def _plmn_lists(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     keys: dict[str, dict[str, int]] = {}  # list name -> PLMN -> first index
     for name, cap_field, ef in _PLMN_LISTS:
         items = _list(data, name)
         cap = getattr(caps, cap_field)
-        if len(items) > cap:
+        if name in fit.FITTABLE and len(items) > cap:
+            _, cut = fit.fit_list(name, items, fit.policy_of(data, name), caps)
+            if cut is not None:
+                out.warn((name,), cut.message())
+            else:
+                out.error((name,), fit.too_long(name, len(items), caps))
+        elif len(items) > cap:
             out.error((name,), f"{len(items)} entries, the card model's {ef} holds {cap}")
         first: dict[str, int] = {}
         for i, item in enumerate(items):
@@ -142,7 +150,7 @@ def _plmn_lists(data: dict, caps: Capacities, out: _Collector) -> None:
             out.warn(("hplmn_wact", i), f"{key} is neither the home PLMN nor in ehplmn")
 
 
-def _duplicates(items: list, path: str, what: str, out: _Collector, fold: bool = False) -> None:
+def _duplicates(items: list[Any], path: str, what: str, out: _Collector, fold: bool = False) -> None:
     first: dict[Any, int] = {}
     for i, v in enumerate(items):
         if not isinstance(v, str):
@@ -154,7 +162,7 @@ def _duplicates(items: list, path: str, what: str, out: _Collector, fold: bool =
             first[k] = i
 
 
-def _lists(data: dict, caps: Capacities, out: _Collector) -> None:
+def _lists(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     languages = _list(data, "languages")
     if len(languages) > caps.languages:
         out.error(("languages",), f"{len(languages)} entries, the card model's EF.LI holds {caps.languages}")
@@ -180,7 +188,7 @@ def _lists(data: dict, caps: Capacities, out: _Collector) -> None:
             first[n] = i
 
 
-def _acl(data: dict, caps: Capacities, out: _Collector) -> None:
+def _acl(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     acl = data.get("apn_control_list")
     if not isinstance(acl, dict):
         return
@@ -221,7 +229,7 @@ def _present(v: Any) -> bool:
     return v is not None and v != [] and v != {}
 
 
-def _services(data: dict, out: _Collector) -> None:
+def _services(data: dict[str, Any], out: _Collector) -> None:
     services = data.get("services")
     if not isinstance(services, list):
         return
@@ -263,7 +271,22 @@ def _services(data: dict, out: _Collector) -> None:
         )
 
 
-def _plan_names(data: dict, out: _Collector) -> None:
+def _model_holds_services(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
+    """A service turned on promises its files to the terminal (TS 31.102 §4.2.8): the model must hold them."""
+    services = data.get("services")
+    if not isinstance(services, list) or not caps.paths:
+        return
+    for i, s in enumerate(services):
+        if not isinstance(s, str):
+            continue
+        lacking = [n for n in service_needs(s) if n.path not in caps.paths]
+        if lacking:
+            files = ", ".join(f"{n.path} ({n.clause})" for n in lacking)
+            out.error(("services", i), f"service {s!r} (UST {UST_BY_NAME.get(s, '?')}) needs {files}; "
+                      f"card model {caps.model} does not hold {'it' if len(lacking) == 1 else 'them'}")
+
+
+def _plan_names(data: dict[str, Any], out: _Collector) -> None:
     plan = data.get("plan")
     if not isinstance(plan, dict):
         return
@@ -279,13 +302,13 @@ def _plan_names(data: dict, out: _Collector) -> None:
             out.error(("plan", "names", key), f"language {key!r} is not in languages")
 
 
-def _plan_size(data: dict, caps: Capacities, out: _Collector) -> None:
+def _plan_size(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     """The plan's definition (id, limits, price and every name) must fit EF.PLAN_DEF; without this check a
     long name passed validation and failed only at render, naming no line of the profile."""
     plan = data.get("plan")
     if not isinstance(plan, dict) or not isinstance(plan.get("names"), dict):
         return
-    price = plan.get("price") if isinstance(plan.get("price"), dict) else {}
+    price: dict[str, Any] = plan["price"] if isinstance(plan.get("price"), dict) else {}
     value = {"plan_id": plan.get("id"), "data_limit_bytes": plan.get("data_limit_bytes"),
              "validity_days": plan.get("validity_days"),
              "price": {"amount_minor": price.get("amount_minor"), "currency": price.get("currency")},

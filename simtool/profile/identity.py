@@ -11,7 +11,7 @@ where SOURCE is where the value came from (``--imsi``, ``cards.csv:3``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -117,7 +117,7 @@ class _Problems:
     def add(self, field: str, reason: str) -> None:
         self.lines.append(f"{self.field_sources.get(field, self.source)}: {field}: {reason}")
 
-    def check(self, field: str, fn, *args) -> Any:
+    def check(self, field: str, fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return fn(*args)
         except ValueError as exc:
@@ -239,6 +239,7 @@ class Identity:
             from simtool.crypto.milenage import opc as derive_opc  # lazy: crypto is optional here
 
             v_opc = derive_opc(v_ki, v_op)
+        assert v_opc is not None and v_adm is not None  # raise_if_any: each was given and valid
         return cls(
             iccid=v_iccid,
             imsi=v_imsi,

@@ -108,7 +108,7 @@ def _validate(
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 loc = tuple(err["loc"])
-                found.append((src.line(loc), format_path(loc) or "(profile)", _reason(err, loc, src)))
+                found.append((src.line(loc), format_path(loc) or "(profile)", _reason(dict(err), loc, src)))
 
     stem = PurePath(source_name).stem if source_name and not source_name.startswith("<") else None
     cross_errors, cross_warnings = checks.cross_check(data, caps, stem)

@@ -15,6 +15,8 @@ from simtool.encoding.types import EncodeError
 from simtool.errors import InputError
 from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS, CardModel
 from simtool.fs.model import EF
+from simtool.profile.capacity import capacities_for_model
+from simtool.profile.fit import FITTABLE, Fitted, fit_list
 
 if TYPE_CHECKING:
     from simtool.profile.identity import Identity
@@ -25,6 +27,9 @@ SECRET = "<secret>"
 # A file the profile leaves out (no SPN): rendered erased (FF), so that reprogramming a card clears what
 # an earlier profile put there instead of leaving it behind.
 ERASED = object()
+# A file written with the content it is created with (TS 31.102 Annex E): key-lifetime values, keys "not
+# available", so that a reprogrammed card keeps nothing of its earlier life's keys.
+INITIAL = object()
 
 # Blank values of the location files a personalised card starts with (TS 31.102 §4.2.17/23/91).
 BLANK_LOCI = {"tmsi": "ffffffff", "plmn": None, "lac": "0000", "status": "not_updated"}
@@ -43,6 +48,7 @@ class CardImage:
 
     model: CardModel
     files: dict[str, Content] = field(default_factory=dict)
+    fitted: list[Fitted] = field(default_factory=list)  # lists cut to the model's files (profile `fit:`)
 
     def ef(self, path: str) -> EF:
         return self.model.fs[path].ef
@@ -149,6 +155,11 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         f"{usim}/EF.ECC": ecc,
         f"{usim}/EF.EHPLMN": [_plmn(p) for p in profile.ehplmn] or [home],
         f"{usim}/EF.EPSLOCI": BLANK_EPSLOCI,
+        f"{usim}/EF.START-HFN": INITIAL,
+        f"{usim}/EF.THRESHOLD": INITIAL,
+        f"{usim}/EF.EPSNSC": INITIAL,
+        f"{usim}/DF.GSM-ACCESS/EF.Kc": INITIAL,
+        f"{usim}/DF.GSM-ACCESS/EF.KcGPRS": INITIAL,
         "MF/DF.PLAN/EF.PLAN_DEF": {
             "plan_id": plan.id,
             "data_limit_bytes": plan.data_limit_bytes,
@@ -180,11 +191,20 @@ def render(profile: Profile, identity: Identity, model: CardModel | str | None =
     pins = {"pin1": identity.pin1, "puk1": identity.puk1, "pin2": identity.pin2, "puk2": identity.puk2}
     values.update(model.secrets.secret_files(identity.ki, identity.opc, "milenage", pins,
                                              pin1_enabled=profile.pin1_enabled, pin2_enabled=True))
+    caps = capacities_for_model(model)
+    for name, (_, ef_name, _) in FITTABLE.items():
+        path = f"MF/ADF.USIM/{ef_name}"
+        if path in values:
+            values[path], cut = fit_list(name, values[path], getattr(profile.fit, name), caps)
+            if cut is not None:
+                image.fitted.append(cut)
     for key, value in values.items():
         entry = fs[key]
         ef = entry.ef
         try:
-            if value is ERASED:
+            if value is INITIAL:
+                image.files[entry.path] = ef.initial_content()
+            elif value is ERASED:
                 image.files[entry.path] = ([b"\xff" * ef.record_length] * ef.record_count if ef.is_record
                                            else b"\xff" * ef.size)
             elif ef.is_record:

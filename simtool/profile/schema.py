@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
@@ -70,6 +71,8 @@ DATA_LIMIT_MAX = 10**13  # 10 TB: anything above is a typo, not a travel plan
 VALIDITY_MAX_DAYS = 3650
 PLAN_NAME_MAX = 32
 
+T = TypeVar("T")
+
 _ID = re.compile(r"^[a-z0-9-]+$")
 
 
@@ -104,7 +107,7 @@ def _smsc(value: str) -> str:
     return value
 
 
-def _ident(max_len: int):
+def _ident(max_len: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not _ID.match(value) or len(value) > max_len:
             raise ValueError(f"must be 1 to {max_len} characters of a-z, 0-9 and '-', got {value!r}")
@@ -213,7 +216,7 @@ def _amount(value: int) -> int:
     return value
 
 
-def _no_duplicates(values: list) -> list:
+def _no_duplicates(values: list[T]) -> list[T]:
     seen = set()
     for v in values:
         if v in seen:
@@ -290,6 +293,17 @@ class Plan(_Model):
     topup_url: Annotated[str, AfterValidator(_topup_url)] | None = None  # the page LAUNCH BROWSER opens
 
 
+FitPolicy = Literal["error", "truncate"]
+
+
+class Fit(_Model):
+    """How a list longer than the card model's file is fitted (`simtool.profile.fit`). Only lists in
+    priority order can be cut: "truncate" keeps the first entries the file holds; "error" refuses."""
+
+    oplmn_wact: FitPolicy = "error"  # TS 31.102 §4.2.53: "defines the preferred PLMNs in priority order"
+    hplmn_wact: FitPolicy = "error"  # §4.2.54: likewise
+
+
 class Profile(_Model):
     profile_version: Literal[1]
     name: Annotated[str, AfterValidator(_ident(64))]
@@ -303,6 +317,7 @@ class Profile(_Model):
     pin1_enabled: bool
     hplmn_wact: list[PlmnWithAct] = []
     oplmn_wact: list[PlmnWithAct] = []
+    fit: Fit = Fit()
     fplmn: list[Plmn] = []
     ehplmn: list[Plmn] = []
     hpplmn_search_minutes: Annotated[int, AfterValidator(_hpplmn)] = 0
@@ -378,6 +393,7 @@ __all__ = [
     "EMERGENCY_CATEGORY_BIT",
     "EmergencyCategory",
     "EmergencyNumber",
+    "Fit",
     "Plan",
     "Plmn",
     "PlmnWithAct",

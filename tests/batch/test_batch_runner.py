@@ -251,3 +251,35 @@ def test_a_card_pulled_after_its_first_write_holds_only_its_iccid_and_is_recogni
     assert ICCID.decode(card.file_bytes("MF/EF.ICCID")) == ICCID0  # its own identity, all of it
     assert IMSI.decode(card.file_bytes("MF/ADF.USIM/EF.IMSI")) == ledger.get(rec.id, ICCID0).imsi
     assert summary.counts["verified"] == 2 and summary.counts["free"] == 1
+
+
+def test_the_card_model_from_the_atr_is_recorded_in_the_cards_events(batch):
+    """A batch learns each card's model from its ATR: an SJA2 and our emulated card in one tray, the
+    verified event names the model and what the profile's fit cut on it."""
+    from simtool.fs import MODELS
+
+    ledger, rec, key = batch
+    tray = _Tray([Card.blank(adm=ADM, model=MODELS["sysmoISIM-SJA2"]), Card.blank(adm=ADM)])
+    events = []
+    Runner(ledger, rec, key, [tray], RunOptions(), emit=events.append).run()
+    assert tray.outcomes == ["verified", "verified"]
+    verified = [e for e in events if e.get("state") == "verified"]
+    assert [e["model"] for e in verified] == ["sysmoISIM-SJA2", "simtool-emu"]
+    notes = [e.detail for i in (ICCID0, "8931080000000000027") for e in ledger.events(rec.id, i)
+             if e.state == "verified"]
+    assert notes[0].startswith("card model sysmoISIM-SJA2:") and "oplmn_wact fitted: 12 of 14" in notes[0]
+    assert notes[1].startswith("card model simtool-emu:") and "fitted" not in notes[1]
+
+
+def test_batch_create_shows_the_fit_for_every_known_model(sim, key_file, tmp_path):
+    import json
+
+    from tests.batch.batch_helpers import ADM_HEX, IMSI0, PROFILE
+
+    r = sim("batch", "create", tmp_path / "fit", "--profile", PROFILE, "--count", 1, "--adm-hex", ADM_HEX,
+            "--iccid-start", ICCID0, "--imsi-start", IMSI0, "--transport-key", key_file, "--json")
+    assert r.code == 0, r.err
+    fit = json.loads(r.out)["fit"]
+    assert fit["models"] == ["simtool-emu", "sysmoISIM-SJA2"] and fit["refused_on"] == []
+    assert [(f["model"], f["holds"]) for f in fit["fitted"]] == [("sysmoISIM-SJA2", 12)]
+    assert any("sysmoISIM-SJA2's EF.OPLMNwACT holds 12" in w for w in fit["warnings"])

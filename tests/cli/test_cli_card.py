@@ -157,7 +157,9 @@ def test_flash_text_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith(f"flashed {ICCID} (IMSI {IMSI}) on emu:") and lines[0].endswith("authenticated")
-    assert lines[1].startswith("APDUs: guard 4, adm 2, write ")
+    # guard: SELECT MF, READ ICCID, SELECT ADF.USIM, READ IMSI, and one SELECT for each file the profile
+    # needs but does not write (EF.ARR, EF.SMS, EF.SMSS, EF.NETPAR), so that a card lacking one is refused
+    assert lines[1].startswith("APDUs: guard 8, adm 2, write ")
 
 
 def test_profile_not_found_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

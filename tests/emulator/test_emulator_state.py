@@ -17,13 +17,21 @@ from tests.emulator.emucard_helpers import ADM, FS
 
 
 def test_blank_card_has_every_ef_of_the_model_erased() -> None:
+    """Erased (FF), except the files TS 31.102 Annex E gives an initial value."""
     state = new_blank_card(adm=ADM)
+    initial = {"MF/ADF.USIM/EF.SMS": "00" + "FF" * 175, "MF/ADF.USIM/EF.SMSS": "FFFF",
+               "MF/ADF.USIM/EF.START-HFN": "F00000F00000", "MF/ADF.USIM/EF.THRESHOLD": "FFFFFF",
+               "MF/ADF.USIM/DF.GSM-ACCESS/EF.Kc": "FF" * 8 + "07",
+               "MF/ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": "FF" * 8 + "07"}
     for entry in FS.efs():
         body = state.files[entry.path]
         assert len(body) == entry.ef.body_size, entry.path
         if entry.node.name in ("EF.DIR", "EF.ARR") or entry.ef.role == "pins":
             continue
-        assert body == b"\xff" * entry.ef.body_size, entry.path
+        if entry.path == "MF/ADF.USIM/EF.SMS":  # every record free
+            assert body == bytes.fromhex(initial[entry.path]) * entry.ef.record_count
+            continue
+        assert body.hex().upper() == initial.get(entry.path, "FF" * entry.ef.body_size), entry.path
     assert set(state.files) == {e.path for e in FS.efs()}
 
 

@@ -81,12 +81,31 @@ def test_emulator_new_refuses_unknown_models_and_t1_on_the_sja2(tmp_path: Path,
 
 
 def test_a_profile_too_big_for_the_sja2_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without `fit: {oplmn_wact: truncate}` the 14 partners do not go on a card that holds 12."""
+    card = _new(tmp_path, capsys, "sysmoISIM-SJA2")
+    from tests.models.models_helpers import PROFILE_1G
+
+    unfitted = tmp_path / PROFILE_1G.name
+    unfitted.write_text(PROFILE_1G.read_text(encoding="utf-8").replace("fit: {oplmn_wact: truncate}\n", ""),
+                        encoding="utf-8")
+    before = card.read_bytes()
+    code, out, err = run_cli(["flash", "--profile", unfitted, "--reader", f"emu:{card}", "--iccid", ICCID,
+                              "--imsi", IMSI, "--ki", KI, "--opc", OPC, "--adm-hex", ADM_HEX], capsys)
+    assert code == 2 and "EF.OPLMNwACT" in err and "sysmoISIM-SJA2" in err
+    assert card.read_bytes() == before
+
+
+def test_the_shipped_profile_flashes_on_the_sja2_and_reports_the_fitted_list(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     card = _new(tmp_path, capsys, "sysmoISIM-SJA2")
     from tests.models.models_helpers import PROFILE_1G
 
     code, out, err = run_cli(["flash", "--profile", PROFILE_1G, "--reader", f"emu:{card}", "--iccid", ICCID,
-                              "--imsi", IMSI, "--ki", KI, "--opc", OPC, "--adm-hex", ADM_HEX], capsys)
-    assert code == 2 and "EF.OPLMNwACT" in err
+                              "--imsi", IMSI, "--ki", KI, "--opc", OPC, "--adm-hex", ADM_HEX, "--json"], capsys)
+    assert code == 0, err
+    (fitted,) = json.loads(out)["fitted"]
+    assert (fitted["list"], fitted["holds"], fitted["given"]) == ("oplmn_wact", 12, 14)
+    assert len(fitted["left_out"]) == 2
 
 
 # --- --algorithm tuak | xor ---------------------------------------------------------------------------

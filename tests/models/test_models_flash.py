@@ -111,14 +111,36 @@ def test_sja2_with_pin1_enabled(tmp_path: Path) -> None:
 
 
 def test_a_profile_that_does_not_fit_the_sja2_is_refused_before_any_write(tmp_path: Path) -> None:
-    """The shipped travel profiles list 14 roaming partners; a stock SJA2's EF.OPLMNwACT holds 12."""
+    """The travel profile lists 14 roaming partners; a stock SJA2's EF.OPLMNwACT holds 12. Without
+    `fit: {oplmn_wact: truncate}` the list is not cut."""
     card = tmp_path / "c.json"
     create_card_file(card, ADM, model="sysmoISIM-SJA2")
     before = card.read_bytes()
+    unfitted = tmp_path / PROFILE_1G.name
+    unfitted.write_text(PROFILE_1G.read_text(encoding="utf-8").replace("fit: {oplmn_wact: truncate}\n", ""),
+                        encoding="utf-8")
     with open_reader(f"emu:{card}") as reader, pytest.raises(InputError) as info:
-        flash(reader, load_profile(PROFILE_1G), identity())
+        flash(reader, load_profile(unfitted), identity())
     assert any("EF.OPLMNwACT" in e and "sysmoISIM-SJA2" in e for e in info.value.errors)
     assert card.read_bytes() == before
+
+
+def test_the_shipped_profile_fits_the_sja2_by_truncating_its_partner_list(tmp_path: Path) -> None:
+    card = tmp_path / "c.json"
+    create_card_file(card, ADM, model="sysmoISIM-SJA2")
+    profile = load_profile(PROFILE_1G)
+    with open_reader(f"emu:{card}") as reader:
+        result = flash(reader, profile, identity())
+    assert result.auth.ok
+    fitted = result.as_dict()["fitted"]
+    left_out = [f"{p.mcc}/{p.mnc}" for p in profile.oplmn_wact[12:]]
+    assert fitted == [{"list": "oplmn_wact", "file": "EF.OPLMNwACT", "model": "sysmoISIM-SJA2", "holds": 12,
+                       "given": 14, "written": 12, "left_out": left_out}]
+    body = load_card(card).file_bytes("MF/ADF.USIM/EF.OPLMNwACT")
+    from simtool.encoding.efs import OPLMNWACT
+
+    assert [f"{e['mcc']}/{e['mnc']}" for e in OPLMNWACT.decode(body)] == [
+        f"{p.mcc}/{p.mnc}" for p in profile.oplmn_wact[:12]]
 
 
 def test_sja2_trace_masks_pin_and_key_writes(tmp_path: Path) -> None:

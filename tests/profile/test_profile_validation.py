@@ -265,7 +265,8 @@ CORPUS: dict[str, tuple[str, list[str]]] = {
             "".join(line + "\n" for line in BASE_LINES[12:21]),
             OPLMN_41,
         ),
-        ["13: oplmn_wact: 41 entries, the card model's EF.OPLMNwACT holds 40"],
+        ["13: oplmn_wact: 41 entries (205 bytes), card model simtool-emu's EF.OPLMNwACT holds 40 (200 bytes);"
+         " shorten the list or set fit: {oplmn_wact: truncate} to keep the first 40"],
     ),
     "too many fplmn entries": (
         edit(
@@ -293,7 +294,7 @@ CORPUS: dict[str, tuple[str, list[str]]] = {
         [
             "54: colour: unknown key 'colour' (allowed: profile_version, name, operator, home_plmn,"
             " ue_operation_mode, spn, languages, apns, apn_control_list, pin1_enabled, hplmn_wact,"
-            " oplmn_wact,"
+            " oplmn_wact, fit,"
             " fplmn, ehplmn, hpplmn_search_minutes, smsc, emergency_numbers, services, plan)"
         ],
     ),
@@ -552,7 +553,8 @@ def test_capacities_come_from_the_caller():
     assert errors == [
         f"{F}:7: languages: 2 entries, the card model's EF.LI holds 1",
         f"{F}:9: apn_control_list.apns: the list encodes to 18 bytes, the card model's EF.ACL holds 10",
-        f"{F}:11: hplmn_wact: 1 entries, the card model's EF.HPLMNwAcT holds 0",
+        f"{F}:11: hplmn_wact: 1 entries (5 bytes), card model simtool-emu's EF.HPLMNwAcT holds 0 (0 bytes);"
+        " shorten the list or set fit: {hplmn_wact: truncate} to keep the first 0",
         f"{F}:22: fplmn: 2 entries, the card model's EF.FPLMN holds 1",
         f"{F}:29: emergency_numbers: 2 entries, the card model's EF.ECC holds 1 record",
     ]
