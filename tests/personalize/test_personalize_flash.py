@@ -319,4 +319,7 @@ def test_a_card_carrying_its_iccid_keeps_the_any_order_plan(tmp_path: Path) -> N
     iccid_update = f"00D682000A{image.files['MF/EF.ICCID'].hex().upper()}"
     assert iccid_update not in cmds[verify:]  # the ICCID is not written again
     imsi_read = cmds.index("00B0870009", verify)  # the IMSI guard, in ADF.USIM: the writes go on from there
-    assert cmds[imsi_read + 1][2:4] == "D6"
+    after = imsi_read + 1
+    while cmds[after].startswith("00A4000C02"):  # presence probes of ADF.USIM's EFs (SELECT by FID, no DF change)
+        after += 1
+    assert cmds[after][2:4] == "D6"
