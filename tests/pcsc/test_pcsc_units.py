@@ -254,3 +254,36 @@ def test_pcsc_card_skips_without_pcscd_but_fails_in_ci(tmp_path: Path, ci: str) 
     else:
         assert r.returncode == 0, r.stdout
         assert "1 skipped" in r.stdout and "pcscd is not installed (simulated)" in r.stdout
+
+
+def test_plugin_marks_tests_by_fixture_and_runs_pcscd_restarts_last(tmp_path: Path) -> None:
+    """`-m "not pcsc"` / `-m "not postgres"` leave out the tests that need them (by fixture, also through another
+    fixture), and a `pcscd_restart` test runs after every other one."""
+    (tmp_path / "test_marks.py").write_text(textwrap.dedent("""
+        import pytest
+
+        @pytest.fixture
+        def through(pcsc_card):
+            return pcsc_card
+
+        @pytest.mark.pcscd_restart
+        def test_a_restart(simtool_pcscd): pass
+        def test_b_card(pcsc_card): pass
+        def test_c_indirect(through): pass
+        def test_d_db(postgres_url): pass
+        def test_e_plain(): pass
+    """))
+    installed = any(ep.name == "simtool" for ep in entry_points(group="pytest11"))
+
+    def collect(*extra: str) -> list[str]:
+        args = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", *extra, "test_marks.py"]
+        if not installed:
+            args[3:3] = ["-p", "simtool.testing"]
+        r = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=_env(), timeout=120)
+        assert r.returncode in (0, 5), r.stdout + r.stderr
+        return [line.split("::")[1] for line in r.stdout.splitlines() if "::" in line]
+
+    assert collect() == ["test_b_card", "test_c_indirect", "test_d_db", "test_e_plain", "test_a_restart"]
+    assert collect("-m", "not pcsc") == ["test_d_db", "test_e_plain"]
+    assert collect("-m", "not postgres and not pcsc") == ["test_e_plain"]
+    assert collect("-m", "postgres") == ["test_d_db"]
