@@ -3,9 +3,10 @@ its run, then run again; `check_batch` then says whether the batch survived.
 
 The cut runs `python -m tests.hardening.batchcut --cut POINT:N -- batch run DIR ...` in a separate process:
 the real CLI, with the ledger's and the feed's methods wrapped so that the process kills itself at the N-th
-time it reaches POINT. No hook in simtool itself: the wrappers sit on the public `Ledger` transitions
-(`SqliteLedger.lease_next`, `claim`, `mark_writing`, `mark_verified`), the feed's `finish` (the card goes to
-`done/`) and the emulated transport's `transmit` (one APDU). The points, in the order a card meets them:
+time it reaches POINT. No hook in simtool itself: the wrappers sit on the public `Ledger` transitions the
+runner makes (`lease_next`, `claim`, `mark_writing`, `mark_verified`, on the ledger every `Runner` is given, so
+any engine: SQLite or PostgreSQL), the feed's `finish` (the card goes to `done/`) and the emulated transport's
+`transmit` (one APDU). The points, in the order a card meets them:
 
     lease:after       an identity leased, nothing written (the journal has no card for it yet)
     claim:after       a card that came back claimed again, its re-flash not begun
@@ -43,9 +44,27 @@ TRANSITIONS = {"free", "leased", "writing", "verified", "failed", "voided"}
 
 
 # -- the cut, inside the `batch run` process ------------------------------------------------------------------
+def tap_runner_ledgers(tap: Callable[[Any], None]) -> Callable[[], None]:
+    """`tap(ledger)` on the ledger object of every `Runner` made from now on, before the runner uses it (to wrap
+    its transitions on that object: any engine); returns the undo."""
+    from simtool.batch.runner import Runner
+
+    init = Runner.__init__
+
+    def tapped(self: Any, ledger: Any, *a: Any, **kw: Any) -> None:
+        tap(ledger)
+        init(self, ledger, *a, **kw)
+
+    Runner.__init__ = tapped  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Runner.__init__ = init  # type: ignore[method-assign]
+
+    return undo
+
+
 def _install(point: str, nth: int) -> None:
     from simtool.batch.feed import EmuFeed
-    from simtool.batch.ledger_sqlite import SqliteLedger
     from simtool.transport.emulated import EmulatedTransport
 
     lock = threading.Lock()
@@ -60,7 +79,7 @@ def _install(point: str, nth: int) -> None:
                 sys.stdout.flush()
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    def wrap(cls: type, meth: str, name: str, when_after: Callable[[Any], bool] = lambda r: True) -> None:
+    def wrap(cls: Any, meth: str, name: str, when_after: Callable[[Any], bool] = lambda r: True) -> None:
         orig = getattr(cls, meth)
 
         def wrapper(*a: Any, **kw: Any) -> Any:
@@ -72,10 +91,13 @@ def _install(point: str, nth: int) -> None:
 
         setattr(cls, meth, wrapper)
 
-    wrap(SqliteLedger, "lease_next", "lease", lambda r: r is not None)
-    wrap(SqliteLedger, "claim", "claim")
-    wrap(SqliteLedger, "mark_writing", "writing")
-    wrap(SqliteLedger, "mark_verified", "verified")
+    def tap(ledger: Any) -> None:
+        wrap(ledger, "lease_next", "lease", lambda r: r is not None)
+        wrap(ledger, "claim", "claim")
+        wrap(ledger, "mark_writing", "writing")
+        wrap(ledger, "mark_verified", "verified")
+
+    tap_runner_ledgers(tap)
     wrap(EmuFeed, "finish", "finish")
     transmit = EmulatedTransport.transmit
 

@@ -234,36 +234,25 @@ class Fault:
             self.done.set()
 
 
-class _LedgerTap:
-    """The station's ledger, with `mark_verified` reported to the fault after its commit."""
-
-    def __init__(self, inner: Any, fault: Fault) -> None:
-        self._inner, self._fault = inner, fault
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def mark_verified(self, iccid: str, *args: Any, **kw: Any) -> Any:
-        out = self._inner.mark_verified(iccid, *args, **kw)
-        self._fault.on_verified(iccid)
-        return out
-
-
 @contextlib.contextmanager
 def tap_verified(fault: Fault) -> Iterator[None]:
-    """While inside, every `Runner` made in this process uses a ledger tapped for `fault`."""
-    from simtool.batch import runner
+    """While inside, every `Runner` made in this process reports its `mark_verified` commits to `fault`."""
 
-    original = runner.Runner.__init__
+    def tap(ledger: Any) -> None:
+        inner = ledger.mark_verified
 
-    def init(self: Any, ledger: Any, *args: Any, **kw: Any) -> None:
-        original(self, _LedgerTap(ledger, fault), *args, **kw)
+        def mark_verified(iccid: str, *args: Any, **kw: Any) -> Any:
+            out = inner(iccid, *args, **kw)
+            fault.on_verified(iccid)
+            return out
 
-    runner.Runner.__init__ = init  # type: ignore[method-assign]
+        ledger.mark_verified = mark_verified
+
+    undo = batchcut.tap_runner_ledgers(tap)
     try:
         yield
     finally:
-        runner.Runner.__init__ = original  # type: ignore[method-assign]
+        undo()
 
 
 # -- one point ----------------------------------------------------------------------------------------------------
