@@ -34,7 +34,8 @@ PID_FILE = RUN_DIR / "pcscd.pid"
 COMM_SOCKET = RUN_DIR / "pcscd.comm"
 LOG_FILE = Path(tempfile.gettempdir()) / "pcscd.log"
 # The pid of a pcscd started by these helpers: a later test session may restart that one, not others.
-OURS_FILE = Path(tempfile.gettempdir()) / "simtool-pcscd.pid"
+# One pcscd per machine: a fixed path, whatever $TMPDIR a session has.
+OURS_FILE = Path("/tmp/simtool-pcscd.pid")
 DEFAULT_ADM = bytes.fromhex("3131313131313131")
 SETUP_HINT = "run `make setup` as root (installs pcscd, vsmartcard-vpcd, pcsc-tools, the vpcd readers and pyscard)"
 
@@ -46,13 +47,20 @@ class PcscUnavailable(Exception):
 # --- sharing one pcscd between test sessions ------------------------------------------------------------------
 # Every emulated card holds a shared lock on pcscd while it is in; restarting pcscd takes it exclusively,
 # so a restart in one session never pulls the cards of another (other engineers, pytest-xdist workers).
-# A "gate" lock keeps new cards out while a restart waits, so the restart is not starved.
+# A "gate" lock keeps new cards out while a restart waits, so the restart is not starved. pcscd is one per
+# machine, so the locks are too: a fixed directory, not $TMPDIR (sessions with different TMPDIRs would not
+# see each other's locks); $SIMTOOL_PCSCD_LOCKS moves it (tests of the locks themselves).
 
 _exclusive_here = 0  # this process holds the exclusive lock: its own cards need no shared one
+LOCK_DIR = Path("/tmp/simtool-vpcd-locks")
+
+
+def lock_dir() -> Path:
+    return Path(os.environ.get("SIMTOOL_PCSCD_LOCKS") or LOCK_DIR)
 
 
 def _lock_file(name: str) -> int:
-    d = Path(tempfile.gettempdir()) / "simtool-vpcd-locks"
+    d = lock_dir()
     d.mkdir(mode=0o700, exist_ok=True)
     return os.open(d / name, os.O_RDWR | os.O_CREAT, 0o600)
 
