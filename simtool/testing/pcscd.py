@@ -153,13 +153,18 @@ def missing() -> list[str]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running (a zombie is not: the pcscd that another session started and stopped waits there to be reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _pidfile_pid() -> int | None:
@@ -219,27 +224,26 @@ class Pcscd:
         return self.proc.pid if self.proc is not None else _pidfile_pid()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop pcscd: one these helpers started; another one only in CI (a disposable machine)."""
+        """Stop the pcscd that runs now: one these helpers started (in this process, or in another session, which
+        may have restarted it since); another one only in CI (a disposable machine)."""
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout)
             self.proc = None
-        else:
-            pid = _ours() if self.owned else None
-            if pid is None:
-                pid = _pidfile_pid()
-                if not in_ci():
-                    raise PcscUnavailable("pcscd was started outside the tests; not stopping it "
-                                          "(set CI=true to allow)")
-            if pid is not None and _pid_alive(pid):
-                os.kill(pid, signal.SIGTERM)
-                deadline = time.monotonic() + timeout
-                while _pid_alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.05)
+        pid = _pidfile_pid()
+        if pid is not None and _pid_alive(pid):  # not (or no longer) our child
+            if pid != _ours() and not in_ci():
+                raise PcscUnavailable("pcscd was started outside the tests; not stopping it "
+                                      "(set CI=true to allow)")
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         deadline = time.monotonic() + timeout
         while reader_names(1.0) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -275,14 +279,14 @@ def _start(timeout: float) -> subprocess.Popen[bytes]:
                                 start_new_session=True)
     finally:
         log.close()
-    with contextlib.suppress(OSError):
-        OURS_FILE.write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise PcscUnavailable(f"pcscd exited at once (status {proc.returncode}); its log:\n{_log_tail()}")
         names = reader_names(1.0)
         if names is not None and vpcd_readers(names):
+            with contextlib.suppress(OSError):  # only once it runs: a pcscd that failed must not replace it
+                OURS_FILE.write_text(f"{proc.pid}\n")
             return proc
         time.sleep(0.1)
     proc.terminate()

@@ -436,15 +436,18 @@ def _judge(result: PointResult, d: Path, key: Path, workdir: Path, fault: Fault,
 
 def sweep(workdir: Path, pcscd: Any, faults: tuple[str, ...] = FAULTS, phases: tuple[str, ...] = PHASES,
           report: Callable[[PointResult], None] | None = None) -> list[PointResult]:
-    """Every fault at every phase, one new batch each."""
+    """Every fault at every phase, one new batch each. `Unavailable` only if the first point cannot run; a later
+    point that cannot (pcscd did not come back, say) is a failure."""
     import shutil
 
     results = []
     for i, (kind, phase) in enumerate(itertools.product(faults, phases)):
         try:
             r = run_point(workdir / f"p{i}", kind, phase, pcscd)
-        except Unavailable:
-            raise
+        except Unavailable as e:
+            if not results:
+                raise  # nothing can run here
+            r = PointResult(kind, phase, problems=[f"could not run: {e}"])  # it could a moment ago
         except Exception as e:  # a point that breaks is a failure, not the end of the sweep
             r = PointResult(kind, phase, problems=[f"{type(e).__name__}: {e}"])
         results.append(r)
