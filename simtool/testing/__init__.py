@@ -30,6 +30,7 @@ else:
         personalized_card,
         postgres_url,
         pytest_addoption,
+        pytest_collection_modifyitems,
         pytest_configure,
         simtool_pcscd,
         simtool_postgres,

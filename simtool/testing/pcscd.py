@@ -34,7 +34,8 @@ PID_FILE = RUN_DIR / "pcscd.pid"
 COMM_SOCKET = RUN_DIR / "pcscd.comm"
 LOG_FILE = Path(tempfile.gettempdir()) / "pcscd.log"
 # The pid of a pcscd started by these helpers: a later test session may restart that one, not others.
-OURS_FILE = Path(tempfile.gettempdir()) / "simtool-pcscd.pid"
+# One pcscd per machine: a fixed path, whatever $TMPDIR a session has.
+OURS_FILE = Path("/tmp/simtool-pcscd.pid")
 DEFAULT_ADM = bytes.fromhex("3131313131313131")
 SETUP_HINT = "run `make setup` as root (installs pcscd, vsmartcard-vpcd, pcsc-tools, the vpcd readers and pyscard)"
 
@@ -46,13 +47,20 @@ class PcscUnavailable(Exception):
 # --- sharing one pcscd between test sessions ------------------------------------------------------------------
 # Every emulated card holds a shared lock on pcscd while it is in; restarting pcscd takes it exclusively,
 # so a restart in one session never pulls the cards of another (other engineers, pytest-xdist workers).
-# A "gate" lock keeps new cards out while a restart waits, so the restart is not starved.
+# A "gate" lock keeps new cards out while a restart waits, so the restart is not starved. pcscd is one per
+# machine, so the locks are too: a fixed directory, not $TMPDIR (sessions with different TMPDIRs would not
+# see each other's locks); $SIMTOOL_PCSCD_LOCKS moves it (tests of the locks themselves).
 
 _exclusive_here = 0  # this process holds the exclusive lock: its own cards need no shared one
+LOCK_DIR = Path("/tmp/simtool-vpcd-locks")
+
+
+def lock_dir() -> Path:
+    return Path(os.environ.get("SIMTOOL_PCSCD_LOCKS") or LOCK_DIR)
 
 
 def _lock_file(name: str) -> int:
-    d = Path(tempfile.gettempdir()) / "simtool-vpcd-locks"
+    d = lock_dir()
     d.mkdir(mode=0o700, exist_ok=True)
     return os.open(d / name, os.O_RDWR | os.O_CREAT, 0o600)
 
@@ -145,13 +153,18 @@ def missing() -> list[str]:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running (a zombie is not: the pcscd that another session started and stopped waits there to be reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _pidfile_pid() -> int | None:
@@ -211,27 +224,26 @@ class Pcscd:
         return self.proc.pid if self.proc is not None else _pidfile_pid()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop pcscd: one these helpers started; another one only in CI (a disposable machine)."""
+        """Stop the pcscd that runs now: one these helpers started (in this process, or in another session, which
+        may have restarted it since); another one only in CI (a disposable machine)."""
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout)
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout)
             self.proc = None
-        else:
-            pid = _ours() if self.owned else None
-            if pid is None:
-                pid = _pidfile_pid()
-                if not in_ci():
-                    raise PcscUnavailable("pcscd was started outside the tests; not stopping it "
-                                          "(set CI=true to allow)")
-            if pid is not None and _pid_alive(pid):
-                os.kill(pid, signal.SIGTERM)
-                deadline = time.monotonic() + timeout
-                while _pid_alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.05)
+        pid = _pidfile_pid()
+        if pid is not None and _pid_alive(pid):  # not (or no longer) our child
+            if pid != _ours() and not in_ci():
+                raise PcscUnavailable("pcscd was started outside the tests; not stopping it "
+                                      "(set CI=true to allow)")
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
         deadline = time.monotonic() + timeout
         while reader_names(1.0) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -267,14 +279,14 @@ def _start(timeout: float) -> subprocess.Popen[bytes]:
                                 start_new_session=True)
     finally:
         log.close()
-    with contextlib.suppress(OSError):
-        OURS_FILE.write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise PcscUnavailable(f"pcscd exited at once (status {proc.returncode}); its log:\n{_log_tail()}")
         names = reader_names(1.0)
         if names is not None and vpcd_readers(names):
+            with contextlib.suppress(OSError):  # only once it runs: a pcscd that failed must not replace it
+                OURS_FILE.write_text(f"{proc.pid}\n")
             return proc
         time.sleep(0.1)
     proc.terminate()

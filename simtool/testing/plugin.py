@@ -15,6 +15,9 @@
 * `simtool_postgres` (session): a throw-away PostgreSQL cluster (`simtool.testing.postgres`), started from
   Debian's package in a temp dir on a loopback port, stopped and removed at the end. `postgres_url`: the URL
   of a new empty database on it, per test. Skipped with the reason when it cannot start, failed when CI=true.
+
+Markers: a test using `pcsc_card`/`simtool_pcscd` is marked `pcsc`, one using `simtool_postgres`/`postgres_url`
+`postgres` (`-m "not pcsc"` deselects them); tests marked `pcscd_restart` run after all others.
 """
 
 from __future__ import annotations
@@ -33,9 +36,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="profile for the personalized_card fixture when not parametrized")
 
 
+# A test that uses one of these fixtures (directly or through another fixture) gets the marker, so
+# `-m "not pcsc"` / `-m "not postgres"` select by what a test really needs.
+FIXTURE_MARKERS = {"simtool_pcscd": "pcsc", "pcsc_card": "pcsc", "simtool_postgres": "postgres",
+                   "postgres_url": "postgres"}
+RUN_LAST = "pcscd_restart"
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "pcsc: needs pcscd and the vsmartcard vpcd driver (simtool pcsc_card)")
-    config.addinivalue_line("markers", "postgres: needs a throw-away PostgreSQL cluster (simtool_postgres)")
+    config.addinivalue_line("markers", "pcsc: needs pcscd and the vsmartcard vpcd driver (applied to every test "
+                            "using simtool_pcscd or pcsc_card)")
+    config.addinivalue_line("markers", "postgres: needs a throw-away PostgreSQL cluster (applied to every test "
+                            "using simtool_postgres or postgres_url)")
+    config.addinivalue_line("markers", f"{RUN_LAST}: restarts pcscd; run after every other test of the session, "
+                            "so a restart never meets the session's other PC/SC tests")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by the fixtures they use, and move the tests that restart pcscd to the end (stable order)."""
+    for item in items:
+        for name in getattr(item, "fixturenames", ()):
+            marker = FIXTURE_MARKERS.get(name)
+            if marker is not None and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+    items[:] = ([i for i in items if i.get_closest_marker(RUN_LAST) is None]
+                + [i for i in items if i.get_closest_marker(RUN_LAST) is not None])
 
 
 def _params(request: pytest.FixtureRequest) -> dict[str, Any]:

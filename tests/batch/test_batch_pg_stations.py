@@ -37,19 +37,21 @@ pytestmark = pytest.mark.postgres
 
 
 class Station:
-    """One `simtool batch run` process; a thread drains its JSON event stream."""
+    """One `simtool batch run` process; a thread drains its JSON event stream. With `cut` ("POINT:N", see
+    tests/hardening/batchcut.py) the process kills itself (SIGKILL) the N-th time it reaches POINT."""
 
-    def __init__(self, d: Path, url: str, password: str, readers: list[str]) -> None:
-        args = [sys.executable, "-m", "simtool", "batch", "run", str(d), "--ledger", redact_url(url), "--json",
-                "--lease-ttl", "30"]
+    def __init__(self, d: Path, url: str, password: str, readers: list[str], cut: str | None = None) -> None:
+        args = ["batch", "run", str(d), "--ledger", redact_url(url), "--json", "--lease-ttl", "30"]
         for r in readers:
             args += ["--reader", r]
+        pre = ["-m", "tests.hardening.batchcut", "--cut", cut, "--"] if cut else ["-m", "simtool"]
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PGPASSWORD": password}
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=env)
+        self.proc = subprocess.Popen([sys.executable, *pre, *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
         self.events: list[dict] = []
         self.err = ""
         self.started = threading.Event()
+        self._seen = threading.Condition()
         self._out = threading.Thread(target=self._drain, daemon=True)
         self._err = threading.Thread(target=self._drain_err, daemon=True)
         self._out.start()
@@ -59,10 +61,20 @@ class Station:
         for line in self.proc.stdout:
             if line.startswith("{"):
                 ev = json.loads(line)
-                self.events.append(ev)
+                with self._seen:
+                    self.events.append(ev)
+                    self._seen.notify_all()
                 if ev.get("event") == "run":
                     self.started.set()
         self.started.set()
+        with self._seen:
+            self._seen.notify_all()
+
+    def wait_verified(self, n: int, timeout: float = 240) -> bool:
+        """Until this station reported `n` verified cards (False if it ended or `timeout` went by first)."""
+        with self._seen:
+            return self._seen.wait_for(lambda: len(self.verified()) >= n or self.proc.poll() is not None, timeout) \
+                and len(self.verified()) >= n
 
     def _drain_err(self) -> None:
         self.err = self.proc.stderr.read()
@@ -171,21 +183,14 @@ def test_a_station_killed_half_way_recovers_its_cards(sim, simtool_postgres, pos
     pw = simtool_postgres.password
     trays = [[tmp_path / f"station{s}" / f"tray{i}" for i in range(READERS)] for s in range(STATIONS)]
     victim_readers = [f"emu-feed:{t}" for t in trays[0]]
-    victim = Station(d, postgres_url, pw, victim_readers)
+    # Half-way through its share of the batch, right after it committed `writing` for a card (nothing of it
+    # written yet): the victim kills itself with SIGKILL (batchcut's cut, at that very transition).
+    half = max(1, CARDS // STATIONS // 2)
+    victim = Station(d, postgres_url, pw, victim_readers, cut=f"writing:after:{half}")
     others = [Station(d, postgres_url, pw, [f"emu-feed:{t}" for t in trays[s]]) for s in range(1, STATIONS)]
 
-    # Half-way (by the ledger), at a moment when the victim has a card journaled `writing`: kill -9.
-    in_flight: list = []
+    assert victim.wait() == -signal.SIGKILL, f"the victim was not killed: {victim.err[-2000:]}"
     with open_ledger(postgres_url) as ledger:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and victim.proc.poll() is None:
-            me = victim.station
-            if (me and ledger.counts(batch_id)["verified"] >= CARDS // 2
-                    and any(r.lease_owner == me for r in ledger.rows(batch_id, ("writing",)))):
-                victim.kill()
-                break
-            time.sleep(0.005)
-        assert victim.proc.returncode == -signal.SIGKILL, "the victim was not killed in time"
         killed_at = ledger.counts(batch_id)
         last_event = max(e.id for e in ledger.events(batch_id))
         in_flight = [r for r in ledger.rows(batch_id, ("leased", "writing")) if r.lease_owner == victim.station]
@@ -193,7 +198,9 @@ def test_a_station_killed_half_way_recovers_its_cards(sim, simtool_postgres, pos
     assert writing_at_kill and killed_at["verified"] < CARDS, killed_at
     first_run = victim.verified()
 
-    time.sleep(0.3)  # the others go on without it, and it comes back with its trays
+    # The others go on without it (one more card verified after the kill), and it comes back with its trays.
+    at_kill = [len(s.verified()) for s in others]
+    assert any(s.wait_verified(n + 1) for s, n in zip(others, at_kill, strict=True)), "nobody went on"
     restarted = Station(d, postgres_url, pw, victim_readers)
     assert restarted.wait() == 0, restarted.err[-3000:]
     codes = [s.wait() for s in others]

@@ -3,9 +3,10 @@ its run, then run again; `check_batch` then says whether the batch survived.
 
 The cut runs `python -m tests.hardening.batchcut --cut POINT:N -- batch run DIR ...` in a separate process:
 the real CLI, with the ledger's and the feed's methods wrapped so that the process kills itself at the N-th
-time it reaches POINT. No hook in simtool itself: the wrappers sit on the public `Ledger` transitions
-(`SqliteLedger.lease_next`, `claim`, `mark_writing`, `mark_verified`), the feed's `finish` (the card goes to
-`done/`) and the emulated transport's `transmit` (one APDU). The points, in the order a card meets them:
+time it reaches POINT. No hook in simtool itself: the wrappers sit on the public `Ledger` transitions the
+runner makes (`lease_next`, `claim`, `mark_writing`, `mark_verified`, on the ledger every `Runner` is given, so
+any engine: SQLite or PostgreSQL), the feed's `finish` (the card goes to `done/`) and the emulated transport's
+`transmit` (one APDU). The points, in the order a card meets them:
 
     lease:after       an identity leased, nothing written (the journal has no card for it yet)
     claim:after       a card that came back claimed again, its re-flash not begun
@@ -28,9 +29,11 @@ import subprocess
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
+
+from tests.batch.batch_helpers import card_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "profiles" / "kpn-wechat-1gb-15d.yaml"
@@ -41,9 +44,27 @@ TRANSITIONS = {"free", "leased", "writing", "verified", "failed", "voided"}
 
 
 # -- the cut, inside the `batch run` process ------------------------------------------------------------------
+def tap_runner_ledgers(tap: Callable[[Any], None]) -> Callable[[], None]:
+    """`tap(ledger)` on the ledger object of every `Runner` made from now on, before the runner uses it (to wrap
+    its transitions on that object: any engine); returns the undo."""
+    from simtool.batch.runner import Runner
+
+    init = Runner.__init__
+
+    def tapped(self: Any, ledger: Any, *a: Any, **kw: Any) -> None:
+        tap(ledger)
+        init(self, ledger, *a, **kw)
+
+    Runner.__init__ = tapped  # type: ignore[method-assign]
+
+    def undo() -> None:
+        Runner.__init__ = init  # type: ignore[method-assign]
+
+    return undo
+
+
 def _install(point: str, nth: int) -> None:
     from simtool.batch.feed import EmuFeed
-    from simtool.batch.ledger_sqlite import SqliteLedger
     from simtool.transport.emulated import EmulatedTransport
 
     lock = threading.Lock()
@@ -58,7 +79,7 @@ def _install(point: str, nth: int) -> None:
                 sys.stdout.flush()
                 os.kill(os.getpid(), signal.SIGKILL)
 
-    def wrap(cls: type, meth: str, name: str, when_after: Callable[[Any], bool] = lambda r: True) -> None:
+    def wrap(cls: Any, meth: str, name: str, when_after: Callable[[Any], bool] = lambda r: True) -> None:
         orig = getattr(cls, meth)
 
         def wrapper(*a: Any, **kw: Any) -> Any:
@@ -70,10 +91,13 @@ def _install(point: str, nth: int) -> None:
 
         setattr(cls, meth, wrapper)
 
-    wrap(SqliteLedger, "lease_next", "lease", lambda r: r is not None)
-    wrap(SqliteLedger, "claim", "claim")
-    wrap(SqliteLedger, "mark_writing", "writing")
-    wrap(SqliteLedger, "mark_verified", "verified")
+    def tap(ledger: Any) -> None:
+        wrap(ledger, "lease_next", "lease", lambda r: r is not None)
+        wrap(ledger, "claim", "claim")
+        wrap(ledger, "mark_writing", "writing")
+        wrap(ledger, "mark_verified", "verified")
+
+    tap_runner_ledgers(tap)
     wrap(EmuFeed, "finish", "finish")
     transmit = EmulatedTransport.transmit
 
@@ -139,17 +163,15 @@ def cut_run(d: Path, feeds: list[Path], cut: str) -> bool:
     raise AssertionError(f"cut {cut}: exit {p.returncode}: {p.stderr[-2000:]}")
 
 
-def _card_ids(path: Path) -> tuple[str | None, str | None]:
-    from simtool.emulator.state import CardFile
-    from simtool.encoding.efs import ICCID, IMSI
+def check_batch(d: Path, feeds: list[Path], key_file: Path, n: int, out: Path, *, cards: list[Path] | None = None,
+                trays: bool = True, voided: Collection[str] = ()) -> list[str]:
+    """The batch after its cuts (or reader faults) and a clean run: every problem found (empty: it survived).
 
-    state = CardFile(path).load()
-    iccid = ICCID.decode(bytes(state.files[state.model.fs.find("EF.ICCID").path])) or None
-    return iccid, IMSI.decode(bytes(state.files["MF/ADF.USIM/EF.IMSI"])) or None
-
-
-def check_batch(d: Path, feeds: list[Path], key_file: Path, n: int, out: Path) -> list[str]:
-    """The batch after its cuts and a clean run: every problem found (empty: it survived)."""
+    Every identity verified exactly once, except `voided` (the ones the test voided: on no card, never verified);
+    once `writing`, never free or leased again; distinct identities on the cards (`cards`, default every card
+    file under `feeds`), each the ledger's; the export complete, its keys the ledger's, and every card
+    authenticates with them. `trays`: the emu-feed layout, where a card that carries an identity is in `done/`
+    and is the card the ledger's journal names."""
     from simtool.batch.batchdir import BatchDir
     from simtool.batch.export import read_export, write_export
     from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
@@ -161,6 +183,7 @@ def check_batch(d: Path, feeds: list[Path], key_file: Path, n: int, out: Path) -
     from simtool.transport.emulated import EmulatedTransport
 
     bad: list[str] = []
+    voided = set(voided)
     bdir = BatchDir.load(d)
     key = load_transport_key(key_file)
     sealer = Sealer(key)
@@ -171,34 +194,40 @@ def check_batch(d: Path, feeds: list[Path], key_file: Path, n: int, out: Path) -
         if out.exists():
             out.unlink()
         exported = write_export(ledger, batch, key, out)
-    not_verified = sorted((r.iccid, r.state, r.reason) for r in rows.values() if r.state != "verified")
-    if len(rows) != n or not_verified:
-        bad.append(f"ledger: {len(rows)} rows, not verified: {not_verified}")
+    issued = set(rows) - voided
+    wrong = sorted((r.iccid, r.state, r.reason) for r in rows.values()
+                   if r.state != ("voided" if r.iccid in voided else "verified"))
+    if len(rows) != n or wrong:
+        bad.append(f"ledger: {len(rows)} rows, not in their expected state: {wrong}")
 
     per: dict[str, list[str]] = defaultdict(list)
     for e in events:
         if e.iccid and e.state in TRANSITIONS:
             per[e.iccid].append(e.state)
     for iccid, states in per.items():
-        if states.count("verified") != 1 or states[-1] != "verified":
+        last, times = ("voided", 0) if iccid in voided else ("verified", 1)
+        if states.count("verified") != times or states[-1] != last:
             bad.append(f"events of {iccid}: {states}")
         if "writing" in states and {"free", "leased"} & set(states[states.index("writing"):]):
             bad.append(f"{iccid} went back to free after writing: {states}")
         if states and states[0] != "leased":
             bad.append(f"{iccid} did not start with a lease: {states}")
 
-    cards = sorted(p for f in feeds for p in f.rglob("card-*.json"))
-    ids = {p: _card_ids(p) for p in cards}
+    cards = sorted(p for f in feeds for p in f.rglob("card-*.json")) if cards is None else cards
+    ids = {p: card_ids(p) for p in cards}
     carrying = {p: v for p, v in ids.items() if v != (None, None)}
     iccids = [i for i, _ in carrying.values()]
     imsis = [m for _, m in carrying.values()]
-    if len(carrying) != n or len(set(iccids)) != n or len(set(imsis)) != n or set(iccids) != set(rows):
+    want = len(issued)
+    if len(carrying) != want or len(set(iccids)) != want or len(set(imsis)) != want or set(iccids) != issued:
         bad.append(f"cards: {len(carrying)} carry an identity, {len(set(iccids))} distinct ICCIDs, "
-                   f"{len(set(imsis))} distinct IMSIs, for {n} identities")
+                   f"{len(set(imsis))} distinct IMSIs, for {want} identities issued")
     for p, (iccid, imsi) in carrying.items():
         row = rows.get(iccid or "")
         if row is None or row.imsi != imsi:
             bad.append(f"{p.name}: carries {iccid}/{imsi}, the ledger says {row and row.imsi}")
+            continue
+        if not trays:
             continue
         if p.parent.name != "done":
             bad.append(f"{p}: carries {iccid} but is not in done/")
@@ -206,8 +235,8 @@ def check_batch(d: Path, feeds: list[Path], key_file: Path, n: int, out: Path) -
             bad.append(f"{p}: carries {iccid}, which the ledger gives to card {row.card_ref}")
 
     clear = {c["iccid"]: c for c in read_export(out, key).decrypt(key)}
-    if exported != n or set(clear) != set(rows):
-        bad.append(f"export: {exported} rows, {len(clear)} decrypted, for {n} identities")
+    if exported != want or set(clear) != issued:
+        bad.append(f"export: {exported} rows, {len(clear)} decrypted, for {want} identities issued")
     for p, (iccid, _) in carrying.items():
         c = clear.get(iccid or "")
         if c is None:

@@ -11,8 +11,14 @@ and `verified` commit, between cards), and before every `--batch-apdu-step`-th A
 followed by a second one inside the recovery run, then a clean run and `check_batch` (`--batch-cards 0`
 skips it).
 
+Reader faults (tests/hardening/readerfaults.py): a card pulled, a vpcd slot closed and pcscd restarted at each
+phase boundary of one card (after the guard, after VERIFY ADM, right after `writing`, mid-write, mid-verify,
+right after `verified`), on a batch over two `pcsc:` readers behind the real pcscd; each point checked by
+`check_batch` and its outcome compared with docs/batch.md (`--reader-faults none` skips them; without
+pcscd/vpcd they are reported as not run, and fail the soak when CI=true).
+
     python -m tests.hardening.soak [--case simtool-emu/T=0/1gb ...] [--variants apdu,written,renamed]
-        [--batch-cards 4] [--batch-apdu-step 5]
+        [--batch-cards 4] [--batch-apdu-step 5] [--reader-faults pull,close,restart]
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from simtool.testing.pcscd import in_ci
 from tests.hardening.powercut import VARIANTS, Report, all_cases, sweep
 
 
@@ -63,12 +70,42 @@ def batch_sweep(workdir: Path, cards: int = 4, apdu_step: int = 5) -> list[Repor
     return [report]
 
 
+def reader_fault_sweep(workdir: Path, faults: tuple[str, ...]) -> tuple[Report | None, str]:
+    """Every fault of `faults` at every phase (readerfaults.sweep); (report, "") or (None, why not run)."""
+    from simtool.testing.pcscd import PcscUnavailable, ensure_pcscd
+    from tests.hardening import readerfaults
+
+    if not faults:
+        return None, "--reader-faults none"
+    try:
+        pcscd = ensure_pcscd()
+    except PcscUnavailable as e:
+        return None, str(e)
+    report = Report("pcsc x2/reader faults", apdus=0)
+
+    def line(r: readerfaults.PointResult) -> None:
+        report.points[r.fault] = report.points.get(r.fault, 0) + 1
+        if r.ok:
+            report.survived += 1
+        else:
+            report.failures.append(r.line())
+        print(f"  {r.line()}", flush=True)
+
+    try:
+        readerfaults.sweep(workdir, pcscd, faults, report=line)
+    except readerfaults.Unavailable as e:
+        return (report if report.total else None), str(e)
+    return report, ""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", action="append", help="MODEL/PROTOCOL/PROFILE (default: all)")
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
     ap.add_argument("--batch-cards", type=int, default=4, help="cards per batch-level scenario (0: skip them)")
     ap.add_argument("--batch-apdu-step", type=int, default=5, help="batch level: cut before every Nth APDU")
+    ap.add_argument("--reader-faults", default="pull,close,restart",
+                    help="reader faults through pcscd to sweep at every phase (comma-separated; 'none' skips them)")
     ap.add_argument("--out", help="also write the report as JSON to this file")
     args = ap.parse_args(argv)
     variants = tuple(v for v in args.variants.split(",") if v)
@@ -105,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             for f in r.failures[:20]:
                 print(f"  FAIL {f}", flush=True)
             reports.append(r)
+        faults = tuple(f for f in args.reader_faults.split(",") if f and f != "none")
+        t = time.perf_counter()
+        print("reader faults through pcscd (fault@phase outcome):", flush=True)
+        pcsc, why_not = reader_fault_sweep(Path(d) / "pcsc", faults)
+        if pcsc is not None:
+            print(f"{pcsc.case:28} | points " + " ".join(f"{p} {n}" for p, n in pcsc.points.items())
+                  + f" | survived {pcsc.survived}/{pcsc.total}, failures {len(pcsc.failures)} | "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+            reports.append(pcsc)
     total = sum(r.total for r in reports)
     survived = sum(r.survived for r in reports)
     failures = sum(len(r.failures) for r in reports)
@@ -113,12 +159,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{elapsed:.0f} s")
     if batch is None:
         print("batch-level cut points: not run (--batch-cards 0)")
+    if why_not:
+        print(f"reader faults through pcscd: not run ({why_not})")
+    unrun = bool(why_not) and bool(faults) and in_ci()  # CI must run every point
     doc = {"cases": [r.as_dict() for r in reports], "total": total, "survived": survived, "failed": failures,
-           "seconds": round(elapsed, 1), "batch": None if batch is None else [r.as_dict() for r in batch]}
+           "seconds": round(elapsed, 1), "batch": None if batch is None else [r.as_dict() for r in batch],
+           "reader_faults": None if pcsc is None else pcsc.as_dict(), "reader_faults_not_run": why_not or None}
     if args.out:
         Path(args.out).write_text(json.dumps(doc, indent=1) + "\n")
     print(f"{survived} passed, {failures} failed")
-    return 1 if failures else 0
+    return 1 if failures or unrun else 0
 
 
 if __name__ == "__main__":

@@ -312,6 +312,7 @@ def _serve_two_slots_with_a_feed_and_eject(tmp_path: Path) -> None:
             proc.wait()
 
 
+@pytest.mark.pcscd_restart  # restarts pcscd: run after every other test (simtool plugin)
 def test_pcscd_restart_the_server_reconnects(simtool_pcscd) -> None:
     from simtool.testing.pcscd import PcscUnavailable, emulated_reader, in_ci, pcscd_exclusive
     from simtool.transport.pcsc import wait_for_card

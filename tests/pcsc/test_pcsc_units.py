@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -254,3 +255,113 @@ def test_pcsc_card_skips_without_pcscd_but_fails_in_ci(tmp_path: Path, ci: str) 
     else:
         assert r.returncode == 0, r.stdout
         assert "1 skipped" in r.stdout and "pcscd is not installed (simulated)" in r.stdout
+
+
+def test_plugin_marks_tests_by_fixture_and_runs_pcscd_restarts_last(tmp_path: Path) -> None:
+    """`-m "not pcsc"` / `-m "not postgres"` leave out the tests that need them (by fixture, also through another
+    fixture), and a `pcscd_restart` test runs after every other one."""
+    (tmp_path / "test_marks.py").write_text(textwrap.dedent("""
+        import pytest
+
+        @pytest.fixture
+        def through(pcsc_card):
+            return pcsc_card
+
+        @pytest.mark.pcscd_restart
+        def test_a_restart(simtool_pcscd): pass
+        def test_b_card(pcsc_card): pass
+        def test_c_indirect(through): pass
+        def test_d_db(postgres_url): pass
+        def test_e_plain(): pass
+    """))
+    installed = any(ep.name == "simtool" for ep in entry_points(group="pytest11"))
+
+    def collect(*extra: str) -> list[str]:
+        args = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", *extra, "test_marks.py"]
+        if not installed:
+            args[3:3] = ["-p", "simtool.testing"]
+        r = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=_env(), timeout=120)
+        assert r.returncode in (0, 5), r.stdout + r.stderr
+        return [line.split("::")[1] for line in r.stdout.splitlines() if "::" in line]
+
+    assert collect() == ["test_b_card", "test_c_indirect", "test_d_db", "test_e_plain", "test_a_restart"]
+    assert collect("-m", "not pcsc") == ["test_d_db", "test_e_plain"]
+    assert collect("-m", "not postgres and not pcsc") == ["test_e_plain"]
+    assert collect("-m", "postgres") == ["test_d_db"]
+
+
+_HOLD_SHARED = """
+import sys
+from simtool.testing.pcscd import PcscUnavailable, pcscd_shared
+try:
+    with pcscd_shared(timeout=float(sys.argv[1])):
+        print("in", flush=True)
+        sys.stdin.readline()
+except PcscUnavailable as e:
+    print(e, flush=True)
+    sys.exit(7)
+"""
+
+
+def test_pcscd_locks_protect_other_sessions_cards(tmp_path: Path, monkeypatch) -> None:
+    """A restart (pcscd_exclusive) waits for another session's cards (pcscd_shared) whatever its $TMPDIR; while
+    it waits no new card goes in (the gate), so it is not starved; while it holds pcscd no other session's card
+    goes in."""
+    from simtool.testing import pcscd
+
+    monkeypatch.delenv("SIMTOOL_PCSCD_LOCKS", raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    assert pcscd.lock_dir() == pcscd.LOCK_DIR  # one pcscd per machine: one place for its locks
+    locks = tmp_path / "locks"  # not the machine's: real sessions of other people keep theirs
+    monkeypatch.setenv("SIMTOOL_PCSCD_LOCKS", str(locks))
+
+    def session(timeout: float) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", _HOLD_SHARED, str(timeout)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True,
+                                env=_env(SIMTOOL_PCSCD_LOCKS=str(locks), TMPDIR=str(tmp_path)))
+
+    other = session(5)
+    try:
+        assert other.stdout.readline() == "in\n"  # another session has a card in
+        with pytest.raises(pcscd.PcscUnavailable, match="stayed in use"), pcscd.pcscd_exclusive(timeout=0.3):
+            pass
+        # A restart that waits holds the gate: a new session's card must wait behind it.
+        gate_taken, acquired = threading.Event(), threading.Event()
+        real = pcscd._flock
+
+        def flock(fd: int, mode: int, timeout: float) -> bool:
+            ok = real(fd, mode, timeout)
+            gate_taken.set()  # the first lock a restart takes is the gate
+            return ok
+
+        monkeypatch.setattr(pcscd, "_flock", flock)
+
+        def restart() -> None:
+            with pcscd.pcscd_exclusive(timeout=30):
+                acquired.set()
+                release.wait(30)
+
+        release = threading.Event()
+        waiter = threading.Thread(target=restart)
+        waiter.start()
+        assert gate_taken.wait(10)
+        late = session(0.3)
+        assert late.wait(30) == 7 and "being restarted" in late.stdout.read()
+        assert not acquired.is_set()
+        other.stdin.write("\n")  # the other session's card goes out: the restart may go on
+        other.stdin.flush()
+        assert other.wait(10) == 0 and acquired.wait(10)
+        blocked = session(0.3)  # pcscd held for a restart: no other session's card goes in
+        assert blocked.wait(30) == 7
+        release.set()
+        waiter.join(10)
+        after = session(5)
+        assert after.stdout.readline() == "in\n"  # restart done: cards go in again
+        after.stdin.write("\n")
+        after.stdin.flush()
+        assert after.wait(10) == 0
+    finally:
+        for p in (other,):
+            if p.poll() is None:
+                p.kill()
+                p.wait()

@@ -10,7 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,7 @@ class FakeVpcd:
         self.port = self.listener.getsockname()[1]
         self.conn: socket.socket | None = None
         self.reader: FrameReader | None = None
+        self.card_reads: Counted | None = None
 
     def accept(self, timeout: float = 5.0) -> FakeVpcd:
         self.listener.settimeout(timeout)
@@ -61,9 +64,11 @@ class FakeVpcd:
     def send(self, payload: bytes, split: bool = False) -> None:
         assert self.conn is not None
         data = frame(payload)
-        if split:  # vpcd's two writes: the length, then the payload
+        if split:  # vpcd's two writes: the length, then the payload once the card has read the length alone
+            assert self.card_reads is not None, "a split send needs the peer fixture's CardReads"
+            seen = self.card_reads.total
             self.conn.sendall(data[:2])
-            time.sleep(0.01)
+            self.card_reads.wait_for(seen + 2)
             self.conn.sendall(data[2:])
         else:
             self.conn.sendall(data)
@@ -94,9 +99,42 @@ class FakeVpcd:
         self.listener.close()
 
 
+class Counted:
+    """A count the card's threads raise (bytes its FrameReaders took off their sockets, refused connects) and the
+    test waits on: the card has done it, whatever the timing."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._cond = threading.Condition()
+
+    def add(self, n: int) -> None:
+        with self._cond:
+            self.total += n
+            self._cond.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(lambda: self.total >= n, timeout), f"count {self.total}, waited for {n}"
+
+
+def _count_calls(monkeypatch, cls: type, name: str, amount: Callable) -> Counted:
+    """Wrap `cls.name`; after each call, add `amount(self, before, result)` to the returned count."""
+    counted, real = Counted(), getattr(cls, name)
+
+    def wrapper(self, *args):
+        before = len(getattr(self, "buf", b""))
+        result = real(self, *args)
+        counted.add(amount(self, before, result))
+        return result
+
+    monkeypatch.setattr(cls, name, wrapper)
+    return counted
+
+
 @pytest.fixture
-def peer():
+def peer(monkeypatch):
     p = FakeVpcd()
+    p.card_reads = _count_calls(monkeypatch, FrameReader, "_fill", lambda r, before, _: len(r.buf) - before)
     yield p
     p.close()
 
@@ -205,10 +243,11 @@ def test_socket_options_and_quickack_before_every_receive(peer: FakeVpcd, monkey
         before = len(calls)
         for _ in range(5):
             peer.ask(bytes.fromhex("00A4000C023F00"), split=True)
-        assert len(calls) - before >= 5
+        assert len(calls) - before >= 10  # the length and the payload, each in its own receive
 
 
-def test_reconnects_when_vpcd_closes_and_when_it_comes_back(peer: FakeVpcd) -> None:
+def test_reconnects_when_vpcd_closes_and_when_it_comes_back(peer: FakeVpcd, monkeypatch) -> None:
+    refused = _count_calls(monkeypatch, vpcd.Slot, "_connect", lambda _s, _b, sock: sock is None)
     card = Card.blank(adm=ADM)
     port = peer.port
     with serve_one(card, port) as server:
@@ -218,8 +257,9 @@ def test_reconnects_when_vpcd_closes_and_when_it_comes_back(peer: FakeVpcd) -> N
         peer.drop()  # vpcd closed the connection (pcscd stopping, or vpcd's eject)
         peer.accept()  # the card knocks again
         assert peer.atr() == card.atr
+        seen = refused.total
         peer.close()  # vpcd gone entirely: nobody listens on the port
-        time.sleep(0.3)  # a few refused connects, with backoff
+        refused.wait_for(seen + 3)  # a few refused connects, with backoff
         again = FakeVpcd(port)  # pcscd restarted
         try:
             again.accept(timeout=5.0)
