@@ -37,6 +37,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check simtool tests bench fuzz
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/run.py

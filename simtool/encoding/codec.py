@@ -93,7 +93,7 @@ class Codec:
         if found:
             raise EncodeError(f"{self.name}: {'; '.join(found)}")
         try:
-            raw = self.con.build(value, size=size)
+            raw: bytes = self.con.build(value, size=size)
         except CodecError as e:
             raise EncodeError(f"{self.name}: {e}") from None
         except (ConstructError, ValueError, KeyError, TypeError, AttributeError, OverflowError, IndexError) as e:

@@ -47,7 +47,7 @@ _BCD_DIGITS = "0123456789*#abc"  # TS 31.102 / 24.008 extended BCD: A='*', B='#'
 
 def bcd_swapped_decode(data: bytes) -> str:
     """Swapped-nibble BCD: low nibble first. Stops at the first F nibble (lenient: what follows is ignored)."""
-    out = []
+    out: list[str] = []
     for b in data:
         for nib in (b & 0x0F, b >> 4):
             if nib == 0xF:
