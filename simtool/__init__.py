@@ -35,6 +35,7 @@ _API = {
     "FileSystem": "simtool.fs",
     "Card": "simtool.emulator",
     "efs": "simtool.encoding.efs",
+    "CodecError": "simtool.encoding.codec",
     "codecs": "simtool.encoding.efs",
     "crypto": "simtool.crypto",
     "errors": "simtool.errors",

@@ -104,4 +104,5 @@ def run(apdu: Apdu, protocol: str | int, send: Callable[[bytes], bytes]) -> Resp
         while True:
             raw = gen.send(send(raw))
     except StopIteration as stop:
-        return stop.value
+        result: Response = stop.value
+        return result

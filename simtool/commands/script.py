@@ -161,7 +161,8 @@ def run_script(script: Script, send: Callable[[bytes], bytes], reset: Callable[[
                 return out
             continue
         try:
-            apdu = ota(shlex.split(step.text)) if step.kind == "ota" else substitute(step.text, last, last_command)
+            apdu = (ota(shlex.split(step.text)) if step.kind == "ota" and ota is not None
+                    else substitute(step.text, last, last_command))
         except (ValueError, InputError) as e:
             out.status, out.reason = "failed", str(e)
             return out

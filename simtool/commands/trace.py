@@ -55,8 +55,8 @@ def mask_apdu(
     if len(raw) < 5:
         return raw.hex().upper()
     ins = raw[1]
-    fids = masked_fids or frozenset()
-    sfis = masked_sfis or frozenset()
+    fids: set[int] | frozenset[int] = masked_fids or frozenset()
+    sfis: set[int] | frozenset[int] = masked_sfis or frozenset()
     secret = ins in _PIN_DATA_INS or (ins in _UPDATE_INS and _secret_target(raw, fids, sfis, selected_fid))
     if not secret:
         return raw.hex().upper()

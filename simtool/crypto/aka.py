@@ -182,7 +182,7 @@ def _sqn_value(sqn: BytesLike | int) -> int:
     if isinstance(sqn, int) and not isinstance(sqn, bool):
         int_to_sqn(sqn)  # range check
         return sqn
-    return sqn_to_int(sqn)
+    return int.from_bytes(need("sqn", sqn, 6), "big")  # a bool is refused here, as any non-bytes
 
 
 def int_to_sqn(value: int) -> bytes:

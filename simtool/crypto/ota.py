@@ -161,7 +161,7 @@ class OtaKeys:
 
     def card_file_value(self) -> dict[str, Any]:
         """The decoded value of the card's EF.OTA_KEYS (simtool.encoding.efs.OTA_KEYS)."""
-        return {"kvn": self.kvn, "kic": self.kic.hex(), "kid": self.kid.hex()}
+        return {"kvn": self.kvn, "kic": bytes(self.kic), "kid": bytes(self.kid)}
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"format": KEY_FILE_FORMAT, "version": 1, "algorithm": "aes",

@@ -349,7 +349,7 @@ class PlanApplet:
         if self.paths:
             stored = self._decode("OTA_KEYS", efs.OTA_KEYS)
             if stored is not None:
-                keys = ota.KeySet(stored["kvn"], bytes.fromhex(stored["kic"]), bytes.fromhex(stored["kid"]))
+                keys = ota.KeySet(stored["kvn"], stored["kic"], stored["kid"])
             counter = int.from_bytes(self._raw("OTA_CNTR"), "big")
         policies = {TAR: ota.TarPolicy(MSL, keys, counter)} if self.paths else {}
         checked = ota.check(packet, policies)

@@ -27,8 +27,7 @@ def algorithm_from_key_file(raw: bytes) -> Algorithm | None:
         raise KeyFileError(str(e)) from None
     if key is None:
         return None
-    return algorithm_from_key({"algorithm": key["algorithm"], "k": bytes.fromhex(key["k"]),
-                               "opc": bytes.fromhex(key["opc"])})
+    return algorithm_from_key({"algorithm": key["algorithm"], "k": key["k"], "opc": key["opc"]})
 
 
 def algorithm_from_key(key: dict[str, Any] | None) -> Algorithm | None:

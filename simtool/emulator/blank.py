@@ -24,7 +24,7 @@ def _dir_records(model: CardModel) -> list[bytes]:
     out = []
     for e in model.fs.dfs():
         if e.df.aid is not None:
-            out.append(C.DIR_RECORD.encode({"aid": e.df.aid.hex(), "label": e.df.name.removeprefix("ADF.")}))
+            out.append(C.DIR_RECORD.encode({"aid": e.df.aid, "label": e.df.name.removeprefix("ADF.")}))
     return out
 
 
@@ -76,8 +76,8 @@ def new_blank_card(
     pins = {"pin1": DEFAULT_PIN, "puk1": DEFAULT_PUK, "pin2": DEFAULT_PIN, "puk2": DEFAULT_PUK}
     for path, value in model.secrets.vendor_files(bytes(adm), pins, pin1_enabled=True, pin2_enabled=True).items():
         ef = fs[path].ef
-        raw = ef.codec.encode(value)
-        files[path][: len(raw)] = raw  # the rest stays erased (FF), as before
+        raw = ef.codec.encode(value, ef.size)
+        files[path][: len(raw)] = raw
     if iccid is not None:
         if not isinstance(iccid, str) or not iccid.isdigit() or not 18 <= len(iccid) <= 20:
             raise InputError("ICCID must be 18 to 20 digits")

@@ -1,67 +1,204 @@
 """The coding of every elementary file simtool writes or reads, each with its spec vectors beside it.
 
-Sources: TS 102 221 §13 (MF files), TS 31.102 §4.2 (ADF.USIM), TS 51.011 §10 (DF.GSM), and our own
-proprietary files (`applet_spec/files.md`). Values decode to plain dicts and lists with readable
-names; `Codec.encode` pads to the size the card model gives.
+Sources: TS 102 221 §13 (MF files), TS 31.102 §4.2 (ADF.USIM), TS 51.011 §10 (DF.GSM), sysmocom's
+sysmoISIM-SJA2 proprietary files, and our own (`applet_spec/files.md`). Every layout is declared once
+with construct (`Record` = a Struct whose `Default` fields may be left out and are left out of decoded
+values while they hold their default). Hand code appears only for TLV-shaped files (EF.DIR, EF.ARR, the
+plan definition: `Fn`, one function per direction next to its vectors). Binary fields are `bytes`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from construct import Adapter, Bytes, GreedyBytes
+from construct import (
+    Adapter,
+    BitsInteger,
+    Bitwise,
+    Bytes,
+    BytesInteger,
+    Const,
+    Construct,
+    Default,
+    Enum,
+    Flag,
+    FocusedSeq,
+    GreedyBytes,
+    GreedyRange,
+    IfThenElse,
+    Int8sb,
+    Int8ub,
+    Int16ub,
+    Int32ub,
+    Int64ub,
+    Nibble,
+    Prefixed,
+    PrefixedArray,
+    Struct,
+    this,
+)
+from construct.core import stream_read_entire, stream_write
 
 from simtool.encoding import tlv as T
 from simtool.encoding.codec import Codec, Vector
 from simtool.encoding.services import EST_BY_NAME, EST_SERVICES, UST_BY_NAME, UST_SERVICES
 from simtool.encoding.types import (
-    Chunked,
+    Alpha,
+    Check,
+    CodecError,
+    DecodeError,
     EncodeError,
+    Entries,
+    Filler,
+    Flat,
     Imsi,
+    NamedBits,
     Plmn,
     SwappedBcd,
-    alpha_decode,
+    alpha_decode_strict,
     alpha_encode,
-    bcd_swapped_decode,
+    bcd_strict_decode,
     bcd_swapped_encode,
     plmn_decode,
     plmn_encode,
+    plmn_problems,
 )
 
+__all__ = ["CodecError", "DecodeError", "EncodeError", "plmn_decode", "plmn_encode"]
 
-class Fn(Adapter):
-    """A construct adapter from a pair of functions: for codings that are easier said in Python."""
+# --- building blocks --------------------------------------------------------------------------------
 
-    def __init__(self, decode: Any, encode: Any, subcon: Any = GreedyBytes):
-        super().__init__(subcon)
-        self.dec = decode
-        self.enc = encode
+
+class Record(Struct):  # type: ignore[misc]
+    """A Struct whose `Default` fields (RFU bits, unused record numbers) may be left out of a value and
+    are left out of a decoded one while they hold their default: values show what a file says."""
+
+    def _parse(self, stream: Any, context: Any, path: str) -> Any:
+        obj = super()._parse(stream, context, path)
+        for sc in self.subcons:
+            inner = getattr(sc, "subcon", None)
+            if sc.name and isinstance(inner, Default) and not callable(inner.value) and obj.get(sc.name) == inner.value:
+                del obj[sc.name]
+        return obj
+
+
+def BitRecord(*subcons: Any) -> Any:  # noqa: N802 (a construct macro, named like construct's)
+    return Bitwise(Record(*subcons))
+
+
+class Fn(Adapter):  # type: ignore[misc]
+    """Hand code for a TLV-shaped file: one function per direction. Decoding is checked to encode back to
+    the same bytes (padded with FF), so a TLV form the pair does not keep is a `DecodeError`, not a loss."""
+
+    def __init__(self, decode: Callable[[bytes], Any], encode: Callable[[Any], bytes],
+                 required: tuple[str, ...] = (), optional: tuple[str, ...] = ()):
+        super().__init__(GreedyBytes)
+        self.dec, self.enc = decode, encode
+        self.required, self.optional = required, optional
 
     def _decode(self, obj: bytes, context: Any, path: str) -> Any:
-        return self.dec(bytes(obj))
+        data = bytes(obj)
+        value = self.dec(data)
+        try:
+            again = self.enc(value)
+        except (CodecError, ValueError, KeyError, TypeError):
+            again = b""
+        if (again + b"\xff" * len(data))[: len(data)] != data or len(again) > len(data):
+            raise DecodeError("a TLV form simtool would not write back as read")
+        return value
 
     def _encode(self, obj: Any, context: Any, path: str) -> bytes:
-        size = getattr(getattr(context, "_params", None), "size", None)
         try:
-            return self.enc(obj, size) if _wants_size(self.enc) else self.enc(obj)
-        except (KeyError, TypeError) as e:
+            return self.enc(obj)
+        except (KeyError, TypeError, AttributeError) as e:
             raise EncodeError(f"bad value: {e}") from None
 
+    def problems(self, obj: Any) -> list[str]:
+        if not self.required and not self.optional:
+            return []
+        if not isinstance(obj, Mapping):
+            return [f"expected a mapping, got {type(obj).__name__}"]
+        known = self.required + self.optional
+        return ([f"{k}: unknown key" for k in obj if k not in known]
+                + [f"{k}: missing" for k in self.required if k not in obj])
 
-def _wants_size(fn: Any) -> bool:
-    return fn.__code__.co_argcount >= 2
+
+class Tail(Construct):  # type: ignore[misc]
+    """RFU bytes at the end of a file: kept as read, trailing FF (the file's padding) left to the codec."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flagbuildnone = True
+
+    def _parse(self, stream: Any, context: Any, path: str) -> bytes:
+        return bytes(stream_read_entire(stream, path)).rstrip(b"\xff")
+
+    def _build(self, obj: Any, stream: Any, context: Any, path: str) -> bytes:
+        data = bytes(obj or b"")
+        stream_write(stream, data, len(data), path)
+        return data
+
+
+class Nothing(Construct):  # type: ignore[misc]
+    """An optional part a smaller file does not have (EF.AD of 3 bytes): parses as None, builds only None/{}."""
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+        self.flagbuildnone = True
+
+    def _parse(self, stream: Any, context: Any, path: str) -> None:
+        return None
+
+    def _build(self, obj: Any, stream: Any, context: Any, path: str) -> None:
+        if obj:
+            raise EncodeError(self.message)
+        return None
+
+
+class Map(Adapter):  # type: ignore[misc]
+    """A declared layout shown as a friendlier value: `to_value(parsed)` and `to_raw(value)`, pure functions."""
+
+    def __init__(self, subcon: Construct, to_value: Callable[[Any], Any], to_raw: Callable[[Any], Any],
+                 check: Callable[[Any], list[str]] | None = None):
+        super().__init__(subcon)
+        self.to_value, self.to_raw, self.check = to_value, to_raw, check
+
+    def _decode(self, obj: Any, context: Any, path: str) -> Any:
+        return self.to_value(obj)
+
+    def _encode(self, obj: Any, context: Any, path: str) -> Any:
+        return self.to_raw(obj)
+
+    def problems(self, obj: Any) -> list[str]:
+        return self.check(obj) if self.check else []
+
+
+def keys_problems(obj: Any, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[str]:
+    if not isinstance(obj, Mapping):
+        return [f"expected a mapping, got {type(obj).__name__}"]
+    known = required + optional
+    return ([f"{k}: unknown key" for k in obj if k not in known]
+            + [f"{k}: missing" for k in required if k not in obj])
 
 
 def _u(data: bytes) -> int:
     return int.from_bytes(data, "big")
 
 
+def _bytes_of(n: int) -> Any:
+    return Check(Bytes(n), lambda v: isinstance(v, bytes | bytearray) and len(v) == n, f"must be {n} bytes")
+
+
 # --- MF ------------------------------------------------------------------------------------------
 
 ICCID = Codec(
     "EF.ICCID",
-    SwappedBcd(GreedyBytes, 10),
+    SwappedBcd(GreedyBytes),
+    size=10,
     vectors=(
         Vector("98881201000040764 3F3", "8988211000000467343", "specfacts §3.3, TS 102 221 §13.2"),
         Vector("98101430121181157002", "89014103211118510720", "specfacts §3.3"),
@@ -72,70 +209,67 @@ ICCID = Codec(
 def _dir_decode(data: bytes) -> dict[str, Any]:
     tpl = T.first(T.parse_tlv(data), 0x61)
     if tpl is None:
-        raise ValueError("no application template (tag 61)")
+        raise DecodeError("no application template (tag 61)")
     inner = T.parse_tlv(tpl, stop_at_padding=False)
-    out: dict[str, Any] = {"aid": (T.first(inner, 0x4F) or b"").hex()}
+    out: dict[str, Any] = {"aid": T.first(inner, 0x4F) or b""}
     label = T.first(inner, 0x50)
     if label is not None:
-        out["label"] = label.decode("utf-8", errors="replace")
+        out["label"] = label.decode("utf-8")
     disc = T.first(inner, 0x73)
     if disc is not None:
-        out["discretionary"] = disc.hex()
+        out["discretionary"] = disc
     return out
 
 
-def _dir_encode(v: dict[str, Any]) -> bytes:
-    items = [(0x4F, bytes.fromhex(v["aid"]))]
+def _dir_encode(v: Mapping[str, Any]) -> bytes:
+    items = [(0x4F, bytes(v["aid"]))]
     if "label" in v:
-        items.append((0x50, v["label"].encode("utf-8")))
+        items.append((0x50, str(v["label"]).encode("utf-8")))
     if "discretionary" in v:
-        items.append((0x73, bytes.fromhex(v["discretionary"])))
+        items.append((0x73, bytes(v["discretionary"])))
     return T.tlv(0x61, T.build_tlv(items))
 
 
 DIR_RECORD = Codec(
     "EF.DIR record",
-    Fn(_dir_decode, _dir_encode),
+    Fn(_dir_decode, _dir_encode, required=("aid",), optional=("label", "discretionary")),
     empty_is_filler=True,
     vectors=(
         Vector(
             "6129 4F10A0000000871002FFFFFFFF8907090000 50055553696D31 730EA00C80011781025F608203454150",
             {
-                "aid": "a0000000871002ffffffff8907090000",
+                "aid": bytes.fromhex("a0000000871002ffffffff8907090000"),
                 "label": "USim1",
-                "discretionary": "a00c80011781025f608203454150",
+                "discretionary": bytes.fromhex("a00c80011781025f608203454150"),
             },
             "specfacts §3.1 (pySim test record)",
         ),
         Vector("61184F10A0000000871002FFFFFFFF8907090000 50045553494D FFFF",
-               {"aid": "a0000000871002ffffffff8907090000", "label": "USIM"}, "our emulator's record"),
+               {"aid": bytes.fromhex("a0000000871002ffffffff8907090000"), "label": "USIM"}, "our emulator's record"),
     ),
 )
 
 
-def _lang_decode(data: bytes) -> list[str]:
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        chunk = data[i : i + 2]
-        if chunk == b"\xff\xff":
-            continue
-        out.append(chunk.decode("gsm03.38"))
-    return out
+class LanguageCode(Adapter):  # type: ignore[misc]
+    """An ISO 639 code of 2 letters in the GSM 7-bit alphabet (EF.LI / EF.PL, TS 102 221 §13.5)."""
 
+    def _decode(self, obj: bytes, context: Any, path: str) -> str:
+        text = bytes(obj).decode("latin-1")
+        if not (text.isascii() and text.isalpha()):
+            raise DecodeError(f"language code {bytes(obj).hex().upper()} is not two letters")
+        return text
 
-def _lang_encode(v: list[str]) -> bytes:
-    out = b""
-    for code in v:
-        if len(code) != 2 or not code.isascii() or not code.isalpha():
-            raise EncodeError(f"language must be a 2-letter ISO 639 code, got {code!r}")
-        out += code.encode("gsm03.38")
-    return out
+    def _encode(self, obj: str, context: Any, path: str) -> bytes:
+        if not isinstance(obj, str) or len(obj) != 2 or not obj.isascii() or not obj.isalpha():
+            raise EncodeError(f"language must be a 2-letter ISO 639 code, got {obj!r}")
+        return obj.encode("ascii")
 
 
 LANGUAGES = Codec(
     "EF.LI / EF.PL",
-    Fn(_lang_decode, _lang_encode),
-    vectors=(Vector("656EFFFF", ["en"], "specfacts §3.2 EF.LI"), Vector("7A68656E", ["zh", "en"])),
+    Entries(LanguageCode(Bytes(2)), 2, b"\xff\xff"),
+    vectors=(Vector("656EFFFF", ["en"], "specfacts §3.2 EF.LI"), Vector("7A68656E", ["zh", "en"]),
+             Vector("FFFF656E", [None, "en"], "an unused entry before a used one keeps its place")),
 )
 
 # --- EF.ARR access rules (TS 102 221 §9.2.4, ISO/IEC 7816-4 expanded format) -------------------
@@ -144,6 +278,42 @@ KEYREF_NAMES = {0x01: "pin1", 0x81: "pin2", 0x0A: "adm1", 0x11: "universal_pin"}
 KEYREF_BY_NAME = {v: k for k, v in KEYREF_NAMES.items()}
 AM_BITS = {"read": 0x01, "update": 0x02, "write": 0x04, "deactivate": 0x08, "activate": 0x10,
            "terminate": 0x20, "delete": 0x40}
+# Access-mode data objects '81'..'8F' (ISO/IEC 7816-4 §7.4.3, table 20; TS 102 221 §9.5.1): a command
+# header description; the tag's b4..b1 say which of CLA, INS, P1, P2 follow ('84' = INS only, e.g. D4).
+HEADER_PARTS = (("cla", 0x08), ("ins", 0x04), ("p1", 0x02), ("p2", 0x01))
+_HEADER_KEY = re.compile(r"^(?:(cla|ins|p1|p2)_([0-9a-f]{2})_?)+$")
+
+
+def _header_name(tag: int, value: bytes) -> str:
+    parts = [name for name, bit in HEADER_PARTS if tag & bit]
+    if len(parts) != len(value):
+        raise DecodeError(f"command header DO {tag:02X} holds {len(value)} bytes, its tag says {len(parts)}")
+    return "_".join(f"{p}_{b:02x}" for p, b in zip(parts, value, strict=True))
+
+
+def _header_do(name: str) -> tuple[int, bytes] | None:
+    if not _HEADER_KEY.match(name):
+        return None
+    pairs = re.findall(r"(cla|ins|p1|p2)_([0-9a-f]{2})", name)
+    order = [p for p, _ in HEADER_PARTS]
+    names = [p for p, _ in pairs]
+    if names != sorted(set(names), key=order.index):
+        return None
+    tag = 0x80 | sum(bit for p, bit in HEADER_PARTS if p in names)
+    return tag, bytes(int(h, 16) for _, h in pairs)
+
+
+def _keyref_name(ref: int) -> str:
+    return KEYREF_NAMES.get(ref, f"keyref_{ref:02x}")
+
+
+def _keyref(name: str) -> int:
+    if name in KEYREF_BY_NAME:
+        return KEYREF_BY_NAME[name]
+    m = re.fullmatch(r"keyref_([0-9a-f]{2})", name)
+    if m is None:
+        raise EncodeError(f"unknown access condition {name!r}")
+    return int(m.group(1), 16)
 
 
 def _sc_decode(tag: int, value: bytes) -> list[str]:
@@ -154,14 +324,14 @@ def _sc_decode(tag: int, value: bytes) -> list[str]:
     if tag == 0xA4:
         ref = T.first(T.parse_tlv(value, stop_at_padding=False), 0x83)
         if ref is None or len(ref) != 1:
-            raise ValueError("user-authentication template without key reference")
-        return [KEYREF_NAMES.get(ref[0], f"keyref_{ref[0]:02x}")]
+            raise DecodeError("user-authentication template without key reference")
+        return [_keyref_name(ref[0])]
     if tag == 0xA0:  # OR template: any of the conditions inside
         conds: list[str] = []
         for t, v in T.parse_tlv(value, stop_at_padding=False):
             conds += _sc_decode(t, v)
         return conds
-    raise ValueError(f"unsupported security condition tag {tag:02X}")
+    raise DecodeError(f"unsupported security condition tag {tag:02X}")
 
 
 def _sc_encode(conds: list[str]) -> bytes:
@@ -169,39 +339,47 @@ def _sc_encode(conds: list[str]) -> bytes:
         return T.tlv(0x90, b"")
     if conds == ["never"]:
         return T.tlv(0x97, b"")
-    parts = []
-    for c in conds:
-        if c not in KEYREF_BY_NAME:
-            raise EncodeError(f"unknown access condition {c!r}")
-        parts.append(T.tlv(0xA4, T.tlv(0x83, bytes([KEYREF_BY_NAME[c]])) + T.tlv(0x95, b"\x08")))
+    parts = [T.tlv(0xA4, T.tlv(0x83, bytes([_keyref(c)])) + T.tlv(0x95, b"\x08")) for c in conds]
+    if not parts:
+        raise EncodeError("an access rule needs a condition")
     return parts[0] if len(parts) == 1 else T.tlv(0xA0, b"".join(parts))
 
 
 def _arr_decode(data: bytes) -> dict[str, list[str]]:
     items = T.parse_tlv(data)
     if not items or len(items) % 2:
-        raise ValueError("access rules come as (access mode, security condition) pairs")
+        raise DecodeError("access rules come as (access mode, security condition) pairs")
     out: dict[str, list[str]] = {}
     for i in range(0, len(items) - 1, 2):
         (am_tag, am), (sc_tag, sc) = items[i], items[i + 1]
-        if am_tag != 0x80 or len(am) != 1:
-            raise ValueError("access-mode data object expected")
-        if not any(am[0] & bit for bit in AM_BITS.values()):  # 00, or only bits this coding does not use
-            raise ValueError("access mode byte grants no operation")
         conds = _sc_decode(sc_tag, sc)
+        if 0x81 <= am_tag <= 0x8F:  # a command header (TS 102 221 §9.5.1, ISO/IEC 7816-4 table 20)
+            out[_header_name(am_tag, am)] = conds
+            continue
+        if am_tag != 0x80 or len(am) != 1:
+            raise DecodeError(f"access-mode data object expected, got tag {am_tag:02X}")
+        if not am[0] & 0x7F or am[0] & 0x80:  # 00, or b8 (a proprietary meaning of the other bits)
+            raise DecodeError(f"access mode byte {am[0]:02X} names no standard operation")
         for op, bit in AM_BITS.items():
             if am[0] & bit:
                 out[op] = conds
     return out
 
 
-def _arr_encode(rule: dict[str, list[str]]) -> bytes:
+def _arr_encode(rule: Mapping[str, list[str]]) -> bytes:
     groups: dict[tuple[str, ...], int] = {}
+    headers: list[bytes] = []
     for op, conds in rule.items():
+        if not isinstance(conds, list | tuple) or not all(isinstance(c, str) for c in conds):
+            raise EncodeError(f"{op}: expected a list of conditions")
+        header = _header_do(op)
+        if header is not None:
+            headers.append(T.tlv(*header) + _sc_encode(list(conds)))
+            continue
         if op not in AM_BITS:
             raise EncodeError(f"unknown access mode {op!r}")
         groups[tuple(conds)] = groups.get(tuple(conds), 0) | AM_BITS[op]
-    return b"".join(T.tlv(0x80, bytes([am])) + _sc_encode(list(c)) for c, am in groups.items())
+    return b"".join(T.tlv(0x80, bytes([am])) + _sc_encode(list(c)) for c, am in groups.items()) + b"".join(headers)
 
 
 ARR_RECORD = Codec(
@@ -213,6 +391,13 @@ ARR_RECORD = Codec(
                {"read": ["always"], "update": ["pin1"]}, "TS 102 221 expanded format"),
         Vector("800101A010A406830101950108A40683010A950108 800102A40683010A950108",
                {"read": ["pin1", "adm1"], "update": ["adm1"]}, "our 'any of' rule"),
+        Vector("800101a40683010a950108800106900080016097008401d4a40683010a950108",
+               {"read": ["adm1"], "update": ["always"], "write": ["always"], "terminate": ["never"],
+                "delete": ["never"], "ins_d4": ["adm1"]},
+               "pySim EF.ARR vector: '84 01 D4' = command header INS D4 (ISO/IEC 7816-4 table 20)"),
+        Vector("80010190008001029700800118a40683010a9501088401d4a40683010a950108",
+               {"read": ["always"], "update": ["never"], "deactivate": ["adm1"], "activate": ["adm1"],
+                "ins_d4": ["adm1"]}, "pySim EF.ARR vector"),
     ),
 )
 
@@ -234,54 +419,38 @@ UE_MODES = {0x00: "normal", 0x80: "type_approval", 0x01: "normal_specific",
             0x81: "type_approval_specific", 0x02: "maintenance", 0x04: "cell_test"}
 UE_MODES_BY_NAME = {v: k for k, v in UE_MODES.items()}
 
-
-def _ad_decode(data: bytes) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "ue_operation_mode": UE_MODES.get(data[0], f"0x{data[0]:02x}"),
-        "ciphering_indicator": bool(data[2] & 0x01),
-    }
-    if len(data) > 3:
-        out["mnc_length"] = data[3] & 0x0F
-    return out
-
-
-def _ad_encode(v: dict[str, Any]) -> bytes:
-    mode = UE_MODES_BY_NAME[v.get("ue_operation_mode", "normal")]
-    mnc_len = int(v["mnc_length"])
-    if mnc_len not in (2, 3):
-        raise EncodeError("mnc_length must be 2 or 3")
-    return bytes([mode, 0x00, 0x01 if v.get("ciphering_indicator") else 0x00, mnc_len])
-
-
+# EF.AD (TS 31.102 §4.2.18, TS 51.011 §10.3.18): byte 1 UE operation mode; bytes 2-3 additional
+# information (b1 of byte 3: ciphering indicator, the rest RFU); byte 4 b4..b1 the MNC length (absent
+# in a 3-byte DF.GSM EF.AD of a phase 1/2 SIM), b8..b5 RFU; further bytes RFU.
 AD = Codec(
     "EF.AD",
-    Fn(_ad_decode, _ad_encode),
+    Flat(Record(
+        "ue_operation_mode" / Enum(Int8ub, **UE_MODES_BY_NAME),
+        "info" / BitRecord("rfu_info" / Default(BitsInteger(15), 0), "ciphering_indicator" / Flag),
+        "mnc" / IfThenElse(lambda ctx: (ctx._params.size or 4) >= 4,
+                           BitRecord("rfu_mnc" / Default(Nibble, 0), "mnc_length" / Nibble),
+                           Nothing("a 3-byte EF.AD holds no MNC length")),
+        "rfu_tail" / Default(Tail(), b""),
+    ), ("info", "mnc")),
+    size=4,
     vectors=(
         Vector("00000002", {"ue_operation_mode": "normal", "ciphering_indicator": False, "mnc_length": 2},
                "specfacts §3.3"),
         Vector("00000003", {"ue_operation_mode": "normal", "ciphering_indicator": False, "mnc_length": 3}),
         Vector("01000102", {"ue_operation_mode": "normal_specific", "ciphering_indicator": True,
                             "mnc_length": 2}, "pySim vector"),
+        Vector("000000", {"ue_operation_mode": "normal", "ciphering_indicator": False},
+               "TS 51.011 §10.3.18: a 3-byte DF.GSM EF.AD, no MNC length"),
     ),
 )
 
-
-def _spn_decode(data: bytes) -> dict[str, Any]:
-    return {
-        "show_in_hplmn": bool(data[0] & 0x01),
-        "hide_in_oplmn": bool(data[0] & 0x02),
-        "name": alpha_decode(data[1:]),
-    }
-
-
-def _spn_encode(v: dict[str, Any], size: int | None) -> bytes:
-    cond = (0x01 if v.get("show_in_hplmn") else 0) | (0x02 if v.get("hide_in_oplmn") else 0)
-    return bytes([cond]) + alpha_encode(v["name"], (size or 17) - 1)
-
-
 SPN = Codec(
     "EF.SPN",
-    Fn(_spn_decode, _spn_encode),
+    Flat(Record(
+        "display" / BitRecord("rfu" / Default(BitsInteger(6), 0), "hide_in_oplmn" / Flag, "show_in_hplmn" / Flag),
+        "name" / Alpha(Bytes(this._params.size - 1)),
+    ), ("display",)),
+    size=17,
     vectors=(
         Vector("0147534D2D52204348FFFFFFFFFFFFFFFF",
                {"show_in_hplmn": True, "hide_in_oplmn": False, "name": "GSM-R CH"}, "pySim vector"),
@@ -293,54 +462,49 @@ SPN = Codec(
 )
 
 
-def _acc_decode(data: bytes) -> list[int]:
-    bits = _u(data[:2])
-    return [n for n in range(16) if bits & (1 << n)]
+class ClassList(Adapter):  # type: ignore[misc]
+    """EF.ACC: access classes 0..15 as the numbers of the set bits (TS 31.102 §4.2.15)."""
 
+    def _decode(self, obj: int, context: Any, path: str) -> list[int]:
+        return [n for n in range(16) if obj >> n & 1]
 
-def _acc_encode(classes: list[int]) -> bytes:
-    bits = 0
-    for n in classes:
-        if not 0 <= int(n) <= 15:
-            raise EncodeError(f"access class {n} out of range 0..15")
-        bits |= 1 << int(n)
-    return bits.to_bytes(2, "big")
+    def _encode(self, obj: list[int], context: Any, path: str) -> int:
+        return sum(1 << n for n in set(obj))
+
+    def problems(self, obj: Any) -> list[str]:
+        if not isinstance(obj, list | tuple):
+            return [f"expected a list of access classes, got {type(obj).__name__}"]
+        return [f"access class {n!r} out of range 0..15" for n in obj
+                if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 15]
 
 
 ACC = Codec(
     "EF.ACC",
-    Fn(_acc_decode, _acc_encode),
+    ClassList(Int16ub),
     vectors=(Vector("0200", [9], "specfacts §3.3 (IMSI …9)"), Vector("0001", [0]), Vector("0080", [7])),
 )
 
 
-def _service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> Fn:
-    def dec(data: bytes) -> list[str]:
-        out = []
-        for i, b in enumerate(data):
-            for bit in range(8):
-                if b & (1 << bit):
-                    n = i * 8 + bit + 1
-                    out.append(table.get(n, f"service_{n}"))
-        return out
+class LittleInt(Adapter):  # type: ignore[misc]
+    """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
 
-    def enc(names: list[str]) -> bytes:
-        nums = []
-        for name in names:
-            if isinstance(name, int):
-                nums.append(name)
-            elif name in by_name:
-                nums.append(by_name[name])
-            elif name.startswith("service_") and name[8:].isdigit():
-                nums.append(int(name[8:]))
-            else:
-                raise EncodeError(f"unknown {label} service {name!r}")
-        out = bytearray((max(nums) + 7) // 8 if nums else 1)
-        for n in nums:
-            out[(n - 1) // 8] |= 1 << ((n - 1) % 8)
-        return bytes(out)
+    def __init__(self) -> None:
+        super().__init__(GreedyBytes)
 
-    return Fn(dec, enc)
+    def _decode(self, obj: bytes, context: Any, path: str) -> int:
+        return int.from_bytes(obj, "little")
+
+    def _encode(self, obj: int, context: Any, path: str) -> bytes:
+        return obj.to_bytes(max(1, (obj.bit_length() + 7) // 8), "little")
+
+
+def _service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> NamedBits:
+    def parse_other(name: str) -> int | None:
+        m = re.fullmatch(r"service_([1-9][0-9]*)", name)
+        return int(m.group(1)) - 1 if m else (by_name[name] - 1 if name in by_name else None)
+
+    return NamedBits(LittleInt(), {n - 1: name for n, name in table.items()}, lambda n: f"service_{n + 1}",
+                     parse_other, f"{label} service")
 
 
 UST = Codec(
@@ -360,83 +524,140 @@ EST = Codec(
 
 def apn_encode(apn: str) -> bytes:
     """APN as DNS labels, each preceded by its length (TS 23.003 §9.1)."""
+    if not isinstance(apn, str):
+        raise EncodeError(f"expected an APN, got {type(apn).__name__}")
     if apn == "":
         return b""
     out = b""
     for label in apn.split("."):
-        if not 1 <= len(label) <= 63:
-            raise EncodeError(f"APN label {label!r} must be 1..63 characters")
+        if not 1 <= len(label) <= 63 or not label.isascii() or not label.isprintable():
+            raise EncodeError(f"APN label {label!r} must be 1..63 printable ASCII characters")
         out += bytes([len(label)]) + label.encode("ascii")
     return out
 
 
 def apn_decode(data: bytes) -> str:
+    """Strict: labels of 1..63 printable ASCII characters without a dot, nothing left over."""
     labels, i = [], 0
     while i < len(data):
         n = data[i]
-        labels.append(data[i + 1 : i + 1 + n].decode("ascii", errors="replace"))
+        label = bytes(data[i + 1 : i + 1 + n])
+        if (not 1 <= n <= 63 or len(label) < n or not label.isascii() or b"." in label
+                or not label.decode().isprintable()):
+            raise DecodeError(f"APN {bytes(data).hex().upper()} is not a list of labels (TS 23.003 §9.1)")
+        labels.append(label.decode("ascii"))
         i += 1 + n
     return ".".join(labels)
 
 
-def _acl_decode(data: bytes) -> list[str]:
-    if not data or data[0] == 0xFF:
-        return []
-    return [apn_decode(v) for t, v in T.parse_tlv(data[1:]) if t == 0xDD][: data[0]]
+class ApnName(Adapter):  # type: ignore[misc]
+    def _decode(self, obj: bytes, context: Any, path: str) -> str:
+        return apn_decode(bytes(obj))
+
+    def _encode(self, obj: str, context: Any, path: str) -> bytes:
+        return apn_encode(obj)
 
 
-def _acl_encode(apns: list[str]) -> bytes:
-    return bytes([len(apns)]) + b"".join(T.tlv(0xDD, apn_encode(a)) for a in apns)
-
-
+# EF.ACL (TS 31.102 §4.2.48): a count byte, then one TLV 'DD' per APN (short length form), FF after.
 ACL = Codec(
     "EF.ACL",
-    Fn(_acl_decode, _acl_encode),
+    FocusedSeq("apns",
+               "apns" / PrefixedArray(Int8ub, FocusedSeq("apn", Const(b"\xdd"),
+                                                         "apn" / Prefixed(Check(Int8ub, lambda n: n < 0x80,
+                                                                                "a short BER length"),
+                                                                          ApnName(GreedyBytes)))),
+               Filler()),
+    empty_is_filler=True,
     vectors=(
         Vector("03DD0908696E7465726E6574DD1003696D73076578616D706C6503636F6DDD00FFFF",
                ["internet", "ims.example.com", ""], "specfacts §3.3 (\"\" = network-provided APN)"),
+        Vector("00FFFF", [], "no APN"),
     ),
 )
 
-# Access technology bits (TS 31.102 §4.2.5), byte 4 then byte 5.
-ACT_BITS = {
-    "utran": 0x8000, "eutran": 0x4000, "eutran_wb": 0x2000, "eutran_nb": 0x1000, "ngran": 0x0800,
-    "gsm": 0x0080, "gsm_compact": 0x0040, "cdma2000_hrpd": 0x0020, "cdma2000_1xrtt": 0x0010,
-    "ec_gsm_iot": 0x0008, "gsm_without_ec_gsm_iot": 0x0004,
-}
+# --- PLMN lists with access technology (TS 31.102 §4.2.5) ----------------------------------------
+# Byte 4: b8 UTRAN; b7..b5 E-UTRAN per table 4.2.5.1: 100 or 111 = WB-S1 and NB-S1, 110 = WB-S1 only,
+# 101 = NB-S1 only (b7 = 0: no E-UTRAN); b4 NG-RAN; b3..b1 RFU. Byte 5: b8 GSM with b4/b3 per table
+# 4.2.5.2: 1-00 or 1-11 = GSM and EC-GSM-IoT, 1-01 = GSM only, 1-10 = EC-GSM-IoT only; b7 GSM COMPACT,
+# b6 cdma2000 HRPD, b5 cdma2000 1xRTT; b2..b1 RFU.
+ACT_NAMES = ("utran", "eutran_wb", "eutran_nb", "ngran", "gsm", "ec_gsm_iot", "gsm_compact", "cdma2000_hrpd",
+             "cdma2000_1xrtt")
+_ACT_SINGLE = {"utran": 0x8000, "ngran": 0x0800, "gsm_compact": 0x0040, "cdma2000_hrpd": 0x0020,
+               "cdma2000_1xrtt": 0x0010}
+_EUTRAN = {0x4000: ("eutran_wb", "eutran_nb"), 0x7000: ("eutran_wb", "eutran_nb"), 0x6000: ("eutran_wb",),
+           0x5000: ("eutran_nb",)}
+_GSM = {0x0080: ("gsm", "ec_gsm_iot"), 0x008C: ("gsm", "ec_gsm_iot"), 0x0084: ("gsm",), 0x0088: ("ec_gsm_iot",)}
+_EUTRAN_CODE = {("eutran_wb", "eutran_nb"): 0x4000, ("eutran_wb",): 0x6000, ("eutran_nb",): 0x5000}
+_GSM_CODE = {("gsm", "ec_gsm_iot"): 0x0080, ("gsm",): 0x0084, ("ec_gsm_iot",): 0x0088}
 
 
-def _plmn_act_decode(data: bytes) -> dict[str, Any]:
-    plmn = plmn_decode(data[:3]) or {"mcc": "", "mnc": ""}
-    bits = _u(data[3:5])
-    return {**plmn, "act": [name for name, bit in ACT_BITS.items() if bits & bit]}
+def act_decode(bits: int) -> tuple[list[str], int]:
+    """(names, bits beyond their canonical coding): 7000 reads as WB+NB with 3000 over 4000."""
+    names = {n for n, b in _ACT_SINGLE.items() if bits & b}
+    names.update(_EUTRAN.get(bits & 0x7000, ()))
+    names.update(_GSM.get(bits & 0x008C, ()))
+    ordered = [n for n in ACT_NAMES if n in names]
+    return ordered, bits & ~act_encode(ordered) & 0xFFFF
 
 
-def _plmn_act_encode(v: dict[str, Any]) -> bytes:
-    bits = 0
-    for name in v.get("act", []):
-        if name not in ACT_BITS:
-            raise EncodeError(f"unknown access technology {name!r}")
-        bits |= ACT_BITS[name]
-    return plmn_encode({"mcc": v["mcc"], "mnc": v["mnc"]}) + bits.to_bytes(2, "big")
+def act_encode(names: list[str], other: int = 0) -> int:
+    unknown = [n for n in names if n not in ACT_NAMES]
+    if unknown:
+        raise EncodeError(f"unknown access technology {unknown[0]!r}")
+    bits = sum(b for n, b in _ACT_SINGLE.items() if n in names)
+    bits |= _EUTRAN_CODE.get(tuple(n for n in ("eutran_wb", "eutran_nb") if n in names), 0)
+    bits |= _GSM_CODE.get(tuple(n for n in ("gsm", "ec_gsm_iot") if n in names), 0)
+    return bits | other
 
 
-_PLMN_ACT_ENTRY = Fn(_plmn_act_decode, _plmn_act_encode)
+def _act_entry_value(raw: Any) -> dict[str, Any]:
+    plmn = plmn_decode(raw["plmn"], strict=True)
+    names, other = act_decode(raw["act"])
+    out: dict[str, Any] = {"mcc": plmn["mcc"] if plmn else None, "mnc": plmn["mnc"] if plmn else None,
+                           "act": names}
+    if other:
+        out["act_other_bits"] = other
+    return out
+
+
+def _act_entry_raw(v: Mapping[str, Any]) -> dict[str, Any]:
+    other = int(v.get("act_other_bits", 0))
+    bits = act_encode(list(v["act"]), other)
+    if act_decode(bits) != (list(dict.fromkeys(n for n in ACT_NAMES if n in v["act"])), other):
+        raise EncodeError(f"act_other_bits {other:04X} change what {v['act']} mean")
+    plmn = None if v["mcc"] is None and v["mnc"] is None else {"mcc": v["mcc"], "mnc": v["mnc"]}
+    return {"plmn": plmn_encode(plmn), "act": bits}
+
+
+def _act_entry_problems(v: Any) -> list[str]:
+    out = keys_problems(v, ("mcc", "mnc", "act"), ("act_other_bits",))
+    if not out and (not isinstance(v["act"], list | tuple) or any(n not in ACT_NAMES for n in v["act"])):
+        out.append(f"act: unknown access technology in {v['act']!r} (one of {', '.join(ACT_NAMES)})")
+    return out
+
+
+PLMN_ACT_ENTRY = Map(Struct("plmn" / Bytes(3), "act" / Int16ub), _act_entry_value, _act_entry_raw,
+                     _act_entry_problems)
 PLMN_ACT_UNUSED = bytes.fromhex("FFFFFF0000")
 
 
 def _plmn_act_list(name: str, vectors: tuple[Vector, ...] = ()) -> Codec:
-    return Codec(name, Chunked(_PLMN_ACT_ENTRY, 5, PLMN_ACT_UNUSED), filler=PLMN_ACT_UNUSED, vectors=vectors)
+    return Codec(name, Entries(PLMN_ACT_ENTRY, 5, PLMN_ACT_UNUSED), filler=PLMN_ACT_UNUSED, vectors=vectors)
 
 
 PLMN_ACT_VECTORS = (
-    Vector("00F110C080 FFFFFF0000", [{"mcc": "001", "mnc": "01", "act": ["utran", "eutran", "gsm"]}],
-           "specfacts §3.3"),
-    Vector("62F220488C", [{"mcc": "262", "mnc": "02",
-                           "act": ["eutran", "ngran", "gsm", "ec_gsm_iot", "gsm_without_ec_gsm_iot"]}],
-           "pySim vector"),
-    Vector("1300144800 00F1100080", [{"mcc": "310", "mnc": "410", "act": ["eutran", "ngran"]},
-                                      {"mcc": "001", "mnc": "01", "act": ["gsm"]}], "3-digit MNC"),
+    Vector("00F110C080 FFFFFF0000",
+           [{"mcc": "001", "mnc": "01", "act": ["utran", "eutran_wb", "eutran_nb", "gsm", "ec_gsm_iot"]}],
+           "specfacts §3.3: C080 = UTRAN, E-UTRAN (b7 alone: WB-S1 and NB-S1), GSM (b8 alone: with EC-GSM-IoT)"),
+    Vector("62F220488C", [{"mcc": "262", "mnc": "02", "act": ["eutran_wb", "eutran_nb", "ngran", "gsm", "ec_gsm_iot"],
+                           "act_other_bits": 0x000C}],
+           "pySim vector: 488C, GSM with b4 b3 = 11 (table 4.2.5.2: GSM and EC-GSM-IoT)"),
+    Vector("1300144800 00F1100084", [{"mcc": "310", "mnc": "410", "act": ["eutran_wb", "eutran_nb", "ngran"]},
+                                      {"mcc": "001", "mnc": "01", "act": ["gsm"]}],
+           "3-digit MNC; 0084 = GSM without EC-GSM-IoT (table 4.2.5.2)"),
+    Vector("62F2106000 62F2105088", [{"mcc": "262", "mnc": "01", "act": ["eutran_wb"]},
+                                      {"mcc": "262", "mnc": "01", "act": ["eutran_nb", "ec_gsm_iot"]}],
+           "TS 31.102 tables 4.2.5.1/4.2.5.2: 110 = WB-S1 only, 101 = NB-S1 only, 1-10 = EC-GSM-IoT only"),
 )
 PLMNWACT = _plmn_act_list("EF.PLMNwAcT", PLMN_ACT_VECTORS)
 OPLMNWACT = _plmn_act_list("EF.OPLMNwACT", PLMN_ACT_VECTORS)
@@ -444,133 +665,89 @@ HPLMNWACT = _plmn_act_list("EF.HPLMNwAcT", PLMN_ACT_VECTORS)
 
 
 def _plmn_list(name: str, vectors: tuple[Vector, ...]) -> Codec:
-    return Codec(name, Chunked(Plmn(Bytes(3)), 3, b"\xff\xff\xff"), vectors=vectors)
+    return Codec(name, Entries(Plmn(Bytes(3)), 3, b"\xff\xff\xff"), vectors=vectors)
 
 
 FPLMN = _plmn_list("EF.FPLMN", (
     Vector("42F618FFFFFFFFFFFFFFFFFF", [{"mcc": "246", "mnc": "81"}], "TS 31.102 example (specfacts §3.3)"),
     Vector("00F11000110022F860", [{"mcc": "001", "mnc": "01"}, {"mcc": "001", "mnc": "001"},
                                   {"mcc": "228", "mnc": "06"}], "specfacts §3.3 PLMN examples"),
+    Vector("FFFFFF42F618FFFFFF", [None, {"mcc": "246", "mnc": "81"}], "an entry deleted before a kept one"),
 ))
 EHPLMN = _plmn_list("EF.EHPLMN", (Vector("130014 330420", [{"mcc": "310", "mnc": "410"},
                                                             {"mcc": "334", "mnc": "020"}], "specfacts §3.3"),))
 
 
-def _hpplmn_decode(data: bytes) -> int:
-    return data[0] * 6
+class SearchPeriod(Adapter):  # type: ignore[misc]
+    """EF.HPPLMN (TS 31.102 §4.2.6): the byte × 6 minutes."""
 
+    def _decode(self, obj: int, context: Any, path: str) -> int:
+        return obj * 6
 
-def _hpplmn_encode(minutes: int) -> bytes:
-    if minutes % 6 or not 0 <= minutes <= 255 * 6:
-        raise EncodeError(f"search period must be a multiple of 6 minutes (0..1530), got {minutes}")
-    return bytes([minutes // 6])
+    def _encode(self, obj: int, context: Any, path: str) -> int:
+        if isinstance(obj, bool) or not isinstance(obj, int) or obj % 6 or not 0 <= obj <= 255 * 6:
+            raise EncodeError(f"search period must be a multiple of 6 minutes (0..1530), got {obj!r}")
+        return obj // 6
 
 
 HPPLMN = Codec(
     "EF.HPPLMN",
-    Fn(_hpplmn_decode, _hpplmn_encode),
+    SearchPeriod(Int8ub),
     vectors=(Vector("0A", 60, "TS 31.102 §4.2.6: value × 6 min"), Vector("00", 0)),
 )
 
-_LU_STATUS = {0: "updated", 1: "not_updated", 2: "plmn_not_allowed", 3: "la_not_allowed"}
-_RAU_STATUS = {0: "updated", 1: "not_updated", 2: "plmn_not_allowed", 3: "ra_not_allowed"}
-_EPS_STATUS = {0: "updated", 1: "not_updated", 2: "roaming_not_allowed"}
+# Update status bytes: b3..b1 the status, b8..b4 RFU (any other byte value decodes as its number).
+_LU_STATUS = {"updated": 0, "not_updated": 1, "plmn_not_allowed": 2, "la_not_allowed": 3}
+_RAU_STATUS = {"updated": 0, "not_updated": 1, "plmn_not_allowed": 2, "ra_not_allowed": 3}
+_EPS_STATUS = {"updated": 0, "not_updated": 1, "roaming_not_allowed": 2}
 
-
-def _status(table: dict[int, str], b: int) -> str:
-    return table.get(b, f"0x{b:02x}")
-
-
-def _status_byte(table: dict[int, str], name: str) -> int:
-    for k, v in table.items():
-        if v == name:
-            return k
-    raise EncodeError(f"unknown update status {name!r}")
-
-
-def _loci_decode(data: bytes) -> dict[str, Any]:
-    return {"tmsi": data[0:4].hex(), "plmn": plmn_decode(data[4:7]), "lac": data[7:9].hex(),
-            "status": _status(_LU_STATUS, data[10])}
-
-
-def _loci_encode(v: dict[str, Any]) -> bytes:
-    return (bytes.fromhex(v["tmsi"]) + plmn_encode(v["plmn"]) + bytes.fromhex(v["lac"]) + b"\xff"
-            + bytes([_status_byte(_LU_STATUS, v["status"])]))
-
-
+# EF.LOCI (TS 31.102 §4.2.17): TMSI(4) LAI(5: PLMN, LAC) RFU(1) update status(1). The RFU byte is kept
+# as read (a card may hold '1E' there; it is written back unchanged), FF when a value leaves it out.
 LOCI = Codec(
     "EF.LOCI",
-    Fn(_loci_decode, _loci_encode),
+    Record("tmsi" / _bytes_of(4), "plmn" / Plmn(Bytes(3)), "lac" / _bytes_of(2), "rfu" / Default(Int8ub, 0xFF),
+           "status" / Enum(Int8ub, **_LU_STATUS)),
     vectors=(
         Vector("FFFFFFFF FFFFFF 0000 FF 01",
-               {"tmsi": "ffffffff", "plmn": None, "lac": "0000", "status": "not_updated"},
+               {"tmsi": b"\xff" * 4, "plmn": None, "lac": b"\x00\x00", "status": "not_updated"},
                "TS 31.102 §4.2.17, blank card"),
         Vector("12345678 02F480 1A2B FF 00",
-               {"tmsi": "12345678", "plmn": {"mcc": "204", "mnc": "08"}, "lac": "1a2b", "status": "updated"}),
+               {"tmsi": bytes.fromhex("12345678"), "plmn": {"mcc": "204", "mnc": "08"}, "lac": bytes.fromhex("1a2b"),
+                "status": "updated"}),
+        Vector("FFFFFFFF 62F210 FFFE 1E 01",
+               {"tmsi": b"\xff" * 4, "plmn": {"mcc": "262", "mnc": "01"}, "lac": bytes.fromhex("fffe"), "rfu": 0x1E,
+                "status": "not_updated"}, "pySim vector: RFU byte 1E kept"),
     ),
 )
 
-
-def _psloci_decode(data: bytes) -> dict[str, Any]:
-    return {"ptmsi": data[0:4].hex(), "ptmsi_signature": data[4:7].hex(), "plmn": plmn_decode(data[7:10]),
-            "lac": data[10:12].hex(), "rac": data[12], "status": _status(_RAU_STATUS, data[13])}
-
-
-def _psloci_encode(v: dict[str, Any]) -> bytes:
-    return (bytes.fromhex(v["ptmsi"]) + bytes.fromhex(v["ptmsi_signature"]) + plmn_encode(v["plmn"])
-            + bytes.fromhex(v["lac"]) + bytes([v["rac"], _status_byte(_RAU_STATUS, v["status"])]))
-
-
 PSLOCI = Codec(
     "EF.PSLOCI",
-    Fn(_psloci_decode, _psloci_encode),
+    Record("ptmsi" / _bytes_of(4), "ptmsi_signature" / _bytes_of(3), "plmn" / Plmn(Bytes(3)), "lac" / _bytes_of(2),
+           "rac" / Int8ub, "status" / Enum(Int8ub, **_RAU_STATUS)),
     vectors=(
         Vector("FFFFFFFF FFFFFF FFFFFF 0000 FF 01",
-               {"ptmsi": "ffffffff", "ptmsi_signature": "ffffff", "plmn": None, "lac": "0000", "rac": 255,
+               {"ptmsi": b"\xff" * 4, "ptmsi_signature": b"\xff" * 3, "plmn": None, "lac": b"\x00\x00", "rac": 255,
                 "status": "not_updated"}, "TS 31.102 §4.2.23, blank card"),
     ),
 )
 
-
-def _epsloci_decode(data: bytes) -> dict[str, Any]:
-    return {"guti": data[0:12].hex(), "tai_plmn": plmn_decode(data[12:15]), "tac": data[15:17].hex(),
-            "status": _status(_EPS_STATUS, data[17])}
-
-
-def _epsloci_encode(v: dict[str, Any]) -> bytes:
-    guti = bytes.fromhex(v["guti"])
-    if len(guti) != 12:
-        raise EncodeError("GUTI must be 12 bytes")
-    return (guti + plmn_encode(v["tai_plmn"]) + bytes.fromhex(v["tac"])
-            + bytes([_status_byte(_EPS_STATUS, v["status"])]))
-
-
 EPSLOCI = Codec(
     "EF.EPSLOCI",
-    Fn(_epsloci_decode, _epsloci_encode),
+    Record("guti" / _bytes_of(12), "tai_plmn" / Plmn(Bytes(3)), "tac" / _bytes_of(2),
+           "status" / Enum(Int8ub, **_EPS_STATUS)),
     vectors=(
         Vector("FF" * 12 + "FFFFFF 0000 01",
-               {"guti": "ff" * 12, "tai_plmn": None, "tac": "0000", "status": "not_updated"},
+               {"guti": b"\xff" * 12, "tai_plmn": None, "tac": b"\x00\x00", "status": "not_updated"},
                "TS 31.102 §4.2.91, blank card"),
     ),
 )
 
-
-def _keys_decode(data: bytes) -> dict[str, Any]:
-    return {"ksi": data[0] & 0x07, "ck": data[1:17].hex(), "ik": data[17:33].hex()}
-
-
-def _keys_encode(v: dict[str, Any]) -> bytes:
-    ck, ik = bytes.fromhex(v["ck"]), bytes.fromhex(v["ik"])
-    if len(ck) != 16 or len(ik) != 16:
-        raise EncodeError("CK and IK must be 16 bytes")
-    return bytes([int(v["ksi"]) & 0x07]) + ck + ik
-
-
+# EF.KEYS / EF.KEYSPS (TS 31.102 §4.2.9): KSI in b3..b1 of byte 1 (b8..b4 RFU), CK(16), IK(16).
 KEYS = Codec(
     "EF.KEYS / EF.KEYSPS",
-    Fn(_keys_decode, _keys_encode),
-    vectors=(Vector("07" + "FF" * 32, {"ksi": 7, "ck": "ff" * 16, "ik": "ff" * 16},
+    Flat(Record("ksi_byte" / BitRecord("rfu" / Default(BitsInteger(5), 0), "ksi" / BitsInteger(3)),
+                "ck" / _bytes_of(16), "ik" / _bytes_of(16)), ("ksi_byte",)),
+    vectors=(Vector("07" + "FF" * 32, {"ksi": 7, "ck": b"\xff" * 16, "ik": b"\xff" * 16},
                     "TS 31.102 §4.2.9: initial value, KSI 7 = no key"),),
 )
 
@@ -578,44 +755,78 @@ KEYS = Codec(
 
 
 def number_decode(ton_npi: int, bcd: bytes) -> str:
-    digits = bcd_swapped_decode(bcd)
+    digits = bcd_strict_decode(bcd)
     return ("+" if (ton_npi & 0x70) == 0x10 else "") + digits
 
 
 def number_encode(number: str) -> tuple[int, bytes]:
+    if not isinstance(number, str):
+        raise EncodeError(f"expected a number, got {type(number).__name__}")
     intl = number.startswith("+")
     digits = number[1:] if intl else number
-    if not digits or len(digits) > 20:
-        raise EncodeError(f"number must have 1..20 digits, got {len(digits)}")
+    if len(digits) > 20:
+        raise EncodeError(f"number must have at most 20 digits, got {len(digits)}")
     return (0x91 if intl else 0x81), bcd_swapped_encode(digits)
 
 
-def _msisdn_decode(data: bytes) -> dict[str, Any] | None:
-    x = len(data) - 14
-    alpha, tail = data[:x], data[x:]
-    if tail[0] in (0x00, 0xFF):
-        return None
-    n = tail[0]
-    out = {"alpha": alpha_decode(alpha), "number": number_decode(tail[1], tail[2 : 1 + n])}
-    if tail[1] not in (0x81, 0x91):
-        out["ton_npi"] = tail[1]
+def _digits_of(bcd: bytes, nbytes: int) -> str:
+    """The digits in the first `nbytes` of a 10-byte BCD field, the rest FF; DecodeError otherwise."""
+    if not 0 <= nbytes <= 10 or any(b != 0xFF for b in bcd[nbytes:]):
+        raise DecodeError("dialling number: length byte and digits disagree")
+    digits = bcd_strict_decode(bcd[:nbytes])
+    if (len(digits) + 1) // 2 != nbytes:
+        raise DecodeError("dialling number: an F digit before its end")
+    return digits
+
+
+# EF.MSISDN record (TS 31.102 §4.2.26, TS 51.011 §10.5.1): alpha (X = record - 14), length of BCD
+# number + TON/NPI (1), TON/NPI (1), number (10), CCP2 id (1), EXT5 id (1).
+_MSISDN_RAW = Record(
+    "alpha" / Alpha(Bytes(this._params.size - 14)),
+    "length" / Int8ub,
+    "ton_npi" / Int8ub,
+    "bcd" / Bytes(10),
+    "ccp2_id" / Default(Int8ub, 0xFF),
+    "ext5_id" / Default(Int8ub, 0xFF),
+)
+
+
+def _msisdn_value(raw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"alpha": raw["alpha"]}
+    n, ton = raw["length"], raw["ton_npi"]
+    if n == 0xFF:
+        if ton != 0xFF or raw["bcd"] != b"\xff" * 10:
+            raise DecodeError("no number (length FF), but a TON/NPI or digits")
+        out["number"] = None
+    else:
+        if not 1 <= n <= 11:
+            raise DecodeError(f"number length byte {n:02X} is not 1..11")
+        out["number"] = number_decode(ton, raw["bcd"][:0]) + _digits_of(raw["bcd"], n - 1)
+        if ton != (0x91 if out["number"].startswith("+") else 0x81):
+            out["ton_npi"] = ton
+    out.update({k: raw[k] for k in ("ccp2_id", "ext5_id") if k in raw})
     return out
 
 
-def _msisdn_encode(v: dict[str, Any], size: int | None) -> bytes:
-    x = (size or 14) - 14
+def _msisdn_raw(v: Mapping[str, Any]) -> dict[str, Any]:
+    raw: dict[str, Any] = {"alpha": v["alpha"], **{k: v[k] for k in ("ccp2_id", "ext5_id") if k in v}}
+    if v["number"] is None:
+        return {**raw, "length": 0xFF, "ton_npi": 0xFF, "bcd": b"\xff" * 10}
     ton, bcd = number_encode(v["number"])
-    ton = int(v.get("ton_npi", ton))
     if len(bcd) > 10:
         raise EncodeError("number longer than 20 digits")
-    body = bytes([len(bcd) + 1, ton]) + bcd + b"\xff" * (10 - len(bcd)) + b"\xff\xff"
-    return alpha_encode(v.get("alpha", ""), x) + body
+    ton = int(v.get("ton_npi", ton))
+    if (ton & 0x70 == 0x10) != v["number"].startswith("+"):
+        raise EncodeError(f"ton_npi {ton:02X} and the '+' of {v['number']!r} disagree")
+    return {**raw, "length": len(bcd) + 1, "ton_npi": ton, "bcd": bcd + b"\xff" * (10 - len(bcd))}
 
 
 MSISDN_RECORD = Codec(
     "EF.MSISDN record",
-    Fn(_msisdn_decode, _msisdn_encode),
+    Map(_MSISDN_RAW, _msisdn_value, _msisdn_raw,
+        lambda v: keys_problems(v, ("alpha", "number"), ("ton_npi", "ccp2_id", "ext5_id"))),
     empty_is_filler=True,
+    size=28,
     vectors=(
         Vector("0891947172199181F3FFFFFFFFFF", {"alpha": "", "number": "+4917279119183"}, "specfacts §3.3"),
         Vector("4D79206E756D626572FFFFFF 04B12143F5FFFFFFFFFFFFFFFFFF",
@@ -624,98 +835,130 @@ MSISDN_RECORD = Codec(
 )
 
 
-def _address_decode(field: bytes, digits_len: bool) -> str | None:
-    if field[0] in (0x00, 0xFF):
-        return None
-    n = field[0]
+def _address_value(field: bytes, digits_len: bool) -> str:
+    """A TS 23.040 address (12 bytes): "" for an all-FF field (present but empty), else the number."""
+    if field == b"\xff" * 12:
+        return ""
+    n, ton = field[0], field[1]
+    if ton not in (0x81, 0x91):
+        raise DecodeError(f"address TON/NPI {ton:02X}: simtool keeps 81 and 91 only")
     nbytes = (n + 1) // 2 if digits_len else n - 1
-    return number_decode(field[1], field[2 : 2 + nbytes])
+    digits = _digits_of(field[2:], nbytes)
+    if digits_len and len(digits) != n or not digits:
+        raise DecodeError("address length byte and digits disagree")
+    return ("+" if ton == 0x91 else "") + digits
 
 
-def _address_encode(number: str | None, digits_len: bool) -> bytes:
-    if number is None:
+def _address_raw(number: str, digits_len: bool) -> bytes:
+    if number == "":
         return b"\xff" * 12
     ton, bcd = number_encode(number)
-    if len(bcd) > 10:
-        raise EncodeError("address longer than 20 digits")
+    if len(bcd) > 10 or not number.lstrip("+"):
+        raise EncodeError("an address has 1..20 digits")
     ndigits = len(number.lstrip("+"))
     return bytes([ndigits if digits_len else len(bcd) + 1, ton]) + bcd + b"\xff" * (10 - len(bcd))
 
 
-def _smsp_decode(data: bytes) -> dict[str, Any] | None:
-    y = len(data) - 28
-    alpha, p = data[:y], data[y:]
-    ind = p[0]
-    if ind & 0x1F == 0x1F and not alpha_decode(alpha):
-        return None  # no parameter present: an unused record
-    out = {
-        "alpha": alpha_decode(alpha),
-        "tp_destination": None if ind & 0x01 else _address_decode(p[1:13], digits_len=True),
-        "sc_address": None if ind & 0x02 else _address_decode(p[13:25], digits_len=False),
-        "pid": None if ind & 0x04 else p[25],
-        "dcs": None if ind & 0x08 else p[26],
-        "validity": None if ind & 0x10 else p[27],
-    }
-    if not out["alpha"] and all(v is None for k, v in out.items() if k != "alpha"):
-        return None  # parameters marked present but all empty: as unused a record as all-FF (found by fuzzing)
+# EF.SMSP record (TS 31.102 §4.2.27, TS 51.011 §10.5.6): alpha (Y = record - 28), parameter indicators
+# (b1..b5 = 1: TP-Destination, TS-SC address, PID, DCS, VP absent; b8..b6 RFU, 1), the five parameters.
+_SMSP_PARAMS = ("tp_destination", "sc_address", "pid", "dcs", "validity")
+_SMSP_RAW = Record(
+    "alpha" / Alpha(Bytes(this._params.size - 28)),
+    "indicators" / BitRecord("rfu" / Default(BitsInteger(3), 0b111), "absent" / BitsInteger(5)),
+    "tp_destination" / Bytes(12),
+    "sc_address" / Bytes(12),
+    "pid" / Int8ub,
+    "dcs" / Int8ub,
+    "validity" / Int8ub,
+)
+_FF12 = b"\xff" * 12
+
+
+def _smsp_value(raw: Any) -> dict[str, Any]:
+    """A parameter is None when absent with FF content; one that is absent but holds content (a VP of A7
+    behind an 'absent' bit) is decoded and named in `absent`; present and all FF, it is "" or 255."""
+    out: dict[str, Any] = {"alpha": raw["alpha"]}
+    absent_bits = raw["indicators"]["absent"]
+    absent = []
+    for i, key in enumerate(_SMSP_PARAMS):
+        content = raw[key]
+        blank = content == (_FF12 if i < 2 else 0xFF)
+        if absent_bits >> i & 1 and blank:
+            out[key] = None
+            continue
+        out[key] = _address_value(content, digits_len=(i == 0)) if i < 2 else content
+        if absent_bits >> i & 1:
+            absent.append(key)
+    if absent:
+        out["absent"] = absent
+    if "rfu" in raw["indicators"]:
+        out["rfu"] = raw["indicators"]["rfu"]
     return out
 
 
-def _smsp_encode(v: dict[str, Any], size: int | None) -> bytes:
-    y = (size or 28) - 28
-    ind = 0xE0
-    for bit, key in ((0x01, "tp_destination"), (0x02, "sc_address"), (0x04, "pid"), (0x08, "dcs"),
-                     (0x10, "validity")):
-        if v.get(key) is None:
-            ind |= bit
-    body = (bytes([ind]) + _address_encode(v.get("tp_destination"), True)
-            + _address_encode(v.get("sc_address"), False)
-            + bytes(0xFF if v.get(k) is None else int(v[k]) for k in ("pid", "dcs", "validity")))
-    return alpha_encode(v.get("alpha", ""), y) + body
+def _smsp_raw(v: Mapping[str, Any]) -> dict[str, Any]:
+    absent = set(v.get("absent", ()))
+    bits = 0
+    raw: dict[str, Any] = {"alpha": v["alpha"]}
+    for i, key in enumerate(_SMSP_PARAMS):
+        value = v[key]
+        if value is None or key in absent:
+            bits |= 1 << i
+        if value is None:
+            raw[key] = _FF12 if i < 2 else 0xFF
+        elif i < 2:
+            raw[key] = _address_raw(value, digits_len=(i == 0))
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+                raise EncodeError(f"{key} must be a byte (0..255)")
+            raw[key] = value
+    raw["indicators"] = {"absent": bits, **({"rfu": v["rfu"]} if "rfu" in v else {})}
+    return raw
+
+
+def _smsp_problems(v: Any) -> list[str]:
+    out = keys_problems(v, ("alpha", *_SMSP_PARAMS), ("absent", "rfu"))
+    if not out and any(a not in _SMSP_PARAMS for a in v.get("absent", ())):
+        out.append(f"absent: names a parameter that is not one of {', '.join(_SMSP_PARAMS)}")
+    return out
 
 
 SMSP_RECORD = Codec(
     "EF.SMSP record",
-    Fn(_smsp_decode, _smsp_encode),
+    Map(_SMSP_RAW, _smsp_value, _smsp_raw, _smsp_problems),
     empty_is_filler=True,
+    size=40,
     vectors=(
         Vector("E1" + "FF" * 12 + "0791947101670000FFFFFFFF 000000",
                {"alpha": "", "tp_destination": None, "sc_address": "+491710760000", "pid": 0, "dcs": 0,
                 "validity": 0}, "specfacts §3.3 (pySim-prog record)"),
-        Vector("534D5343 E1" + "FF" * 12 + "0891945197109099F9FFFFFF 0000A9",
+        Vector("534D5343FFFFFFFFFFFFFFFFE1" + "FF" * 12 + "0891945197109099F9FFFFFF 0000A9",
                {"alpha": "SMSC", "tp_destination": None, "sc_address": "+4915790109999", "pid": 0, "dcs": 0,
                 "validity": 0xA9}, "pySim vector with alpha"),
+        Vector("454e6574776f726b73fffffffffffffff1" + "FF" * 24 + "0000a7",
+               {"alpha": "ENetworks", "tp_destination": None, "sc_address": "", "pid": 0, "dcs": 0,
+                "validity": 0xA7, "absent": ["validity"]},
+               "pySim vector: SC address present but empty, VP A7 behind an 'absent' bit; both kept"),
+        Vector("FF" * 12 + "FC0B919403214365F7FFFFFFFF07919403214365F7FFFFFFFFFFFFFF",
+               {"alpha": "", "tp_destination": "+49301234567", "sc_address": "+49301234567", "pid": None,
+                "dcs": None, "validity": None}, "pySim vector: TP-Destination in digits, SC address in bytes"),
     ),
 )
 
+# EF.ECC record (TS 31.102 §4.2.21): code (3, BCD), alpha (X = record - 4), service category: bit values
+# per TS 24.008 table 10.5.135d (police 01, ambulance 02, fire brigade 04, marine guard 08, mountain
+# rescue 10, manual eCall 20, automatic eCall 40; b8 spare).
 ECC_CATEGORIES = ("police", "ambulance", "fire_brigade", "marine_guard", "mountain_rescue", "manual_ecall",
                   "automatic_ecall")
-
-
-def _ecc_decode(data: bytes) -> dict[str, Any] | None:
-    if not bcd_swapped_decode(data[:3]):
-        return None  # no emergency code: an unused record
-    cat = data[-1]
-    return {"number": bcd_swapped_decode(data[:3]), "alpha": alpha_decode(data[3:-1]),
-            "categories": [c for i, c in enumerate(ECC_CATEGORIES) if cat & (1 << i)]}
-
-
-def _ecc_encode(v: dict[str, Any], size: int | None) -> bytes:
-    x = (size or 4) - 4
-    cat = 0
-    for c in v.get("categories", []):
-        if c not in ECC_CATEGORIES:
-            raise EncodeError(f"unknown emergency category {c!r}")
-        cat |= 1 << ECC_CATEGORIES.index(c)
-    if len(v["number"]) > 6:
-        raise EncodeError("emergency number longer than 6 digits")
-    return bcd_swapped_encode(v["number"], 3) + alpha_encode(v.get("alpha", ""), x) + bytes([cat])
-
+_CATEGORIES = NamedBits(Int8ub, dict(enumerate(ECC_CATEGORIES)), lambda n: f"b{n + 1}",
+                        lambda s: int(s[1:]) - 1 if re.fullmatch(r"b[1-8]", s) else None, "emergency category")
 
 ECC_RECORD = Codec(
     "EF.ECC record (USIM)",
-    Fn(_ecc_decode, _ecc_encode),
+    Record("number" / SwappedBcd(Bytes(3), 3), "alpha" / Alpha(Bytes(this._params.size - 4)),
+           "categories" / _CATEGORIES),
     empty_is_filler=True,
+    size=4,
     vectors=(
         Vector("19F1FF01", {"number": "911", "alpha": "", "categories": ["police"]}, "specfacts §3.3"),
         Vector("11F2FF 456D657267656E6379FFFFFF 1F",
@@ -726,56 +969,58 @@ ECC_RECORD = Codec(
 
 ECC_GSM = Codec(
     "EF.ECC (DF.GSM)",
-    Chunked(SwappedBcd(Bytes(3), 3), 3, b"\xff\xff\xff"),
+    Entries(SwappedBcd(Bytes(3), 3), 3, b"\xff\xff\xff"),
     vectors=(Vector("11F2FF19F1FFFFFFFF", ["112", "911"], "TS 51.011 §10.3.27"),),
 )
 
-# EF.LP (DF.GSM, TS 51.011 §10.3.2): one byte per language, CB data coding scheme (TS 23.038 §5).
-CB_LANGUAGES = {"de": 0, "en": 1, "it": 2, "fr": 3, "es": 4, "nl": 5, "sv": 6, "da": 7, "pt": 8, "fi": 9,
-                "no": 10, "el": 11, "tr": 12, "hu": 13, "pl": 14}
+# EF.LP (DF.GSM, TS 51.011 §10.3.2): one byte per language, the CB data coding scheme of TS 23.038 §5:
+# group 0000 (00..0F) and group 0010 (20..24). Any other code is kept as `cb_XX`, never dropped.
+CB_LANGUAGES = {"de": 0x00, "en": 0x01, "it": 0x02, "fr": 0x03, "es": 0x04, "nl": 0x05, "sv": 0x06, "da": 0x07,
+                "pt": 0x08, "fi": 0x09, "no": 0x0A, "el": 0x0B, "tr": 0x0C, "hu": 0x0D, "pl": 0x0E,
+                "unspecified": 0x0F, "cs": 0x20, "he": 0x21, "ar": 0x22, "ru": 0x23, "is": 0x24}
 CB_BY_CODE = {v: k for k, v in CB_LANGUAGES.items()}
 
 
-def _lp_decode(data: bytes) -> list[str]:
-    return [CB_BY_CODE[b] for b in data if b in CB_BY_CODE]
+class CbLanguage(Adapter):  # type: ignore[misc]
+    def _decode(self, obj: int, context: Any, path: str) -> str:
+        return CB_BY_CODE.get(obj, f"cb_{obj:02x}")
+
+    def _encode(self, obj: str, context: Any, path: str) -> int:
+        if obj in CB_LANGUAGES:
+            return CB_LANGUAGES[obj]
+        m = re.fullmatch(r"cb_([0-9a-f]{2})", obj) if isinstance(obj, str) else None
+        if m is None or int(m.group(1), 16) == 0xFF:
+            raise EncodeError(f"language {obj!r} has no cell-broadcast code (TS 23.038 §5)")
+        return int(m.group(1), 16)
 
 
-def _lp_encode(langs: list[str]) -> bytes:
-    out = bytearray()
-    for lang in langs:
-        if lang not in CB_LANGUAGES:
-            raise EncodeError(f"language {lang!r} has no cell-broadcast code (TS 23.038)")
-        out.append(CB_LANGUAGES[lang])
-    return bytes(out)
-
-
-LP = Codec("EF.LP (DF.GSM)", Fn(_lp_decode, _lp_encode),
-           vectors=(Vector("0105FFFF", ["en", "nl"], "TS 23.038 §5 language codes"),))
+LP = Codec("EF.LP (DF.GSM)", Entries(CbLanguage(Int8ub), 1, b"\xff"),
+           vectors=(Vector("0105FFFF", ["en", "nl"], "TS 23.038 §5 language codes"),
+                    Vector("2401FF", ["is", "en"], "TS 23.038 §5 group 0010: 24 = Icelandic, kept"),
+                    Vector("3001", ["cb_30", "en"], "a code no table names is kept as it is")))
 
 # --- proprietary files: the plan DF (applet_spec/files.md) --------------------------------------
 
 # Plan definition: BER-TLV inside a constructed tag A0 (see applet_spec/files.md).
-_PLAN_TAGS = {"plan_id": 0x80, "data_limit_bytes": 0x81, "validity_days": 0x82, "amount_minor": 0x83,
-              "currency": 0x84}
 
 
 def _plan_decode(data: bytes) -> dict[str, Any]:
     body = T.first(T.parse_tlv(data), 0xA0)
     if body is None:
-        raise ValueError("no plan template (tag A0)")
+        raise DecodeError("no plan template (tag A0)")
     items = T.parse_tlv(body, stop_at_padding=False)
 
     def get(tag: int) -> bytes:
         v = T.first(items, tag)
         if v is None:
-            raise ValueError(f"plan tag {tag:02X} missing")
+            raise DecodeError(f"plan tag {tag:02X} missing")
         return v
 
     names = {}
     for t, v in items:
         if t == 0xA5:
             inner = T.parse_tlv(v, stop_at_padding=False)
-            names[(T.first(inner, 0x80) or b"").decode("ascii")] = alpha_decode(T.first(inner, 0x81) or b"")
+            names[(T.first(inner, 0x80) or b"").decode("ascii")] = alpha_decode_strict(T.first(inner, 0x81) or b"")
     out = {
         "plan_id": get(0x80).decode("ascii"),
         "data_limit_bytes": _u(get(0x81)),
@@ -789,15 +1034,18 @@ def _plan_decode(data: bytes) -> dict[str, Any]:
     return out
 
 
-def _plan_encode(v: dict[str, Any]) -> bytes:
+def _plan_encode(v: Mapping[str, Any]) -> bytes:
+    price = v["price"]
+    if set(price) != {"amount_minor", "currency"}:
+        raise EncodeError("price: needs exactly amount_minor and currency")
     items = [
         (0x80, v["plan_id"].encode("ascii")),
         (0x81, int(v["data_limit_bytes"]).to_bytes(8, "big")),
         (0x82, int(v["validity_days"]).to_bytes(2, "big")),
-        (0x83, int(v["price"]["amount_minor"]).to_bytes(4, "big")),
-        (0x84, v["price"]["currency"].encode("ascii")),
+        (0x83, int(price["amount_minor"]).to_bytes(4, "big")),
+        (0x84, price["currency"].encode("ascii")),
     ]
-    for lang, name in v.get("names", {}).items():
+    for lang, name in v["names"].items():
         items.append((0xA5, T.tlv(0x80, lang.encode("ascii")) + T.tlv(0x81, alpha_encode(name))))
     if v.get("topup_url") is not None:
         items.append((0x85, v["topup_url"].encode("ascii")))
@@ -806,7 +1054,8 @@ def _plan_encode(v: dict[str, Any]) -> bytes:
 
 PLAN_DEFINITION = Codec(
     "EF.PLAN_DEF",
-    Fn(_plan_decode, _plan_encode),
+    Fn(_plan_decode, _plan_encode, required=("plan_id", "data_limit_bytes", "validity_days", "price", "names"),
+       optional=("topup_url",)),
     vectors=(
         Vector(
             "A02F 800A6B70312D31672D313564 8108000000003B9ACA00 8202000F 8304000004B0 8403455552"
@@ -820,21 +1069,9 @@ PLAN_DEFINITION = Codec(
 
 # The plan applet's state (applet_spec/files.md): balance, validity, OTA counter and OTA keys.
 
-
-def _balance_decode(data: bytes) -> dict[str, int]:
-    return {"remaining_bytes": _u(data[0:8]), "total_bytes": _u(data[8:16])}
-
-
-def _balance_encode(v: dict[str, Any]) -> bytes:
-    remaining, total = int(v["remaining_bytes"]), int(v["total_bytes"])
-    if not 0 <= remaining < 2**64 or not 0 <= total < 2**64:
-        raise EncodeError("byte counts must be 0 .. 2^64-1")
-    return remaining.to_bytes(8, "big") + total.to_bytes(8, "big")
-
-
 BALANCE = Codec(
     "EF.BALANCE",
-    Fn(_balance_decode, _balance_encode),
+    Record("remaining_bytes" / Int64ub, "total_bytes" / Int64ub),
     empty_is_filler=True,
     vectors=(
         Vector("000000002BBFF380 000000003B9ACA00", {"remaining_bytes": 734_000_000, "total_bytes": 1_000_000_000},
@@ -871,40 +1108,50 @@ def plan_time_encode(text: str | None) -> tuple[int, int]:
     return utc, quarters
 
 
-def _validity_decode(data: bytes) -> dict[str, Any]:
-    state = PLAN_STATES.get(data[0])
-    if state is None:
-        raise ValueError(f"unknown plan state {data[0]:02X}")
+_VALIDITY_RAW = Struct(
+    "state" / Enum(Int8ub, **PLAN_STATE_IDS),
+    "activated" / Int32ub, "tz_act" / Int8sb, "activation_plmn" / Plmn(Bytes(3)),
+    "expires" / Int32ub, "extra_days" / Int16ub, "last_seen" / Int32ub, "tz_seen" / Int8sb,
+)
+
+
+def _validity_value(raw: Any) -> dict[str, Any]:
     # Times show in the zone recorded with them; the expiry in the activation's (UTC before an activation).
-    tz_act = int.from_bytes(data[5:6], "big", signed=True) if _u(data[1:5]) else 0
-    tz_seen = int.from_bytes(data[19:20], "big", signed=True)
+    if not isinstance(raw["state"], str):
+        raise DecodeError(f"unknown plan state {int(raw['state']):02X}")
+    for utc, tz in (("activated", "tz_act"), ("last_seen", "tz_seen")):
+        if not -64 <= raw[tz] <= 63 or raw[utc] == 0 and raw[tz] != 0:
+            raise DecodeError(f"{tz} {raw[tz]} is not a zone simtool keeps with {utc} {raw[utc]}")
     return {
-        "state": state,
-        "activated": plan_time_decode(_u(data[1:5]), tz_act),
-        "activation_plmn": plmn_decode(data[6:9]),
-        "expires": plan_time_decode(_u(data[9:13]), tz_act),
-        "extra_days": _u(data[13:15]),
-        "last_seen": plan_time_decode(_u(data[15:19]), tz_seen),
+        "state": str(raw["state"]),
+        "activated": plan_time_decode(raw["activated"], raw["tz_act"]),
+        "activation_plmn": raw["activation_plmn"],
+        "expires": plan_time_decode(raw["expires"], raw["tz_act"]),
+        "extra_days": raw["extra_days"],
+        "last_seen": plan_time_decode(raw["last_seen"], raw["tz_seen"]),
     }
 
 
-def _validity_encode(v: dict[str, Any]) -> bytes:
-    if v["state"] not in PLAN_STATE_IDS:
-        raise EncodeError(f"unknown plan state {v['state']!r}")
-    act, tz_act = plan_time_encode(v.get("activated"))
-    exp, _ = plan_time_encode(v.get("expires"))
-    seen, tz_seen = plan_time_encode(v.get("last_seen"))
-    extra = int(v.get("extra_days", 0))
-    if not 0 <= extra <= 0xFFFF:
-        raise EncodeError("extra_days must be 0..65535")
-    return (bytes([PLAN_STATE_IDS[v["state"]]]) + act.to_bytes(4, "big") + tz_act.to_bytes(1, "big", signed=True)
-            + plmn_encode(v.get("activation_plmn")) + exp.to_bytes(4, "big") + extra.to_bytes(2, "big")
-            + seen.to_bytes(4, "big") + tz_seen.to_bytes(1, "big", signed=True))
+def _validity_raw(v: Mapping[str, Any]) -> dict[str, Any]:
+    act, tz_act = plan_time_encode(v["activated"])
+    exp, _ = plan_time_encode(v["expires"])
+    seen, tz_seen = plan_time_encode(v["last_seen"])
+    return {"state": v["state"], "activated": act, "tz_act": tz_act, "activation_plmn": v["activation_plmn"],
+            "expires": exp, "extra_days": v["extra_days"], "last_seen": seen, "tz_seen": tz_seen}
+
+
+def _validity_problems(v: Any) -> list[str]:
+    out = keys_problems(v, ("state", "activated", "activation_plmn", "expires", "extra_days", "last_seen"))
+    if not out and v["state"] not in PLAN_STATE_IDS:
+        out.append(f"state: unknown plan state {v['state']!r}")
+    if not out:
+        out += [f"activation_plmn.{p}" for p in plmn_problems(v["activation_plmn"])]
+    return out
 
 
 VALIDITY = Codec(
     "EF.VALIDITY",
-    Fn(_validity_decode, _validity_encode),
+    Map(_VALIDITY_RAW, _validity_value, _validity_raw, _validity_problems),
     empty_is_filler=True,
     vectors=(
         Vector("00 00000000 00 FFFFFF 00000000 0000 00000000 00",
@@ -920,46 +1167,28 @@ VALIDITY = Codec(
 
 OTA_COUNTER_MAX = 2**40 - 1
 
-
-def _cntr_encode(v: int) -> bytes:
-    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= OTA_COUNTER_MAX:
-        raise EncodeError("the OTA counter is 0 .. 2^40-1")
-    return v.to_bytes(5, "big")
-
-
 OTA_COUNTER = Codec(
     "EF.OTA_CNTR",
-    Fn(_u, _cntr_encode),
+    Check(BytesInteger(5), lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= OTA_COUNTER_MAX,
+          "the OTA counter is 0 .. 2^40-1"),
     vectors=(Vector("0000000001", 1, "applet_spec/files.md"),),
 )
 
 
-def _ota_keys_decode(data: bytes) -> dict[str, Any] | None:
-    kvn, n = data[0], data[1]
-    kic = data[2 : 2 + n]
-    m = data[2 + n]
-    kid = data[3 + n : 3 + n + m]
-    if len(kic) != n or len(kid) != m:
-        raise ValueError("key lengths overrun the file")
-    return {"kvn": kvn, "kic": kic.hex(), "kid": kid.hex()}
-
-
-def _ota_keys_encode(v: dict[str, Any]) -> bytes:
-    kic, kid, kvn = bytes.fromhex(v["kic"]), bytes.fromhex(v["kid"]), int(v["kvn"])
-    if len(kic) not in (16, 24, 32) or len(kid) not in (16, 24, 32):
-        raise EncodeError("KIc and KID must be AES keys of 16, 24 or 32 bytes")
-    if not 1 <= kvn <= 15:
-        raise EncodeError("the key version number (KVN) is 1..15")
-    return bytes([kvn, len(kic)]) + kic + bytes([len(kid)]) + kid
+def _key_bytes(*sizes: int) -> Any:
+    return Check(Prefixed(Int8ub, GreedyBytes), lambda v: isinstance(v, bytes | bytearray) and len(v) in sizes,
+                 f"a key of {' or '.join(map(str, sizes))} bytes")
 
 
 OTA_KEYS = Codec(
     "EF.OTA_KEYS",
-    Fn(_ota_keys_decode, _ota_keys_encode),
+    Record("kvn" / Check(Int8ub, lambda n: isinstance(n, int) and 1 <= n <= 15,
+                         "the key version number (KVN) is 1..15"),
+           "kic" / _key_bytes(16, 24, 32), "kid" / _key_bytes(16, 24, 32), Filler()),
     empty_is_filler=True,
     vectors=(
         Vector("01 10 000102030405060708090A0B0C0D0E0F 10 101112131415161718191A1B1C1D1E1F FF",
-               {"kvn": 1, "kic": "000102030405060708090a0b0c0d0e0f", "kid": "101112131415161718191a1b1c1d1e1f"},
+               {"kvn": 1, "kic": bytes(range(16)), "kid": bytes(range(16, 32))},
                "applet_spec/files.md (the test keys of specfacts §8.2.1)"),
     ),
 )
@@ -969,34 +1198,15 @@ OTA_KEYS = Codec(
 ALGORITHMS = {1: "milenage", 2: "tuak", 3: "xor"}
 ALGORITHM_IDS = {v: k for k, v in ALGORITHMS.items()}
 
-
-def _key_decode(data: bytes) -> dict[str, Any] | None:
-    if data[0] == 0xFF:
-        return None
-    klen = data[1]
-    k = data[2 : 2 + klen]
-    olen = data[2 + klen]
-    opc = data[3 + klen : 3 + klen + olen]
-    return {"algorithm": ALGORITHMS.get(data[0], f"0x{data[0]:02x}"), "k": k.hex(), "opc": opc.hex()}
-
-
-def _key_encode(v: dict[str, Any]) -> bytes:
-    k, opc = bytes.fromhex(v["k"]), bytes.fromhex(v["opc"])
-    if len(k) not in (16, 32):
-        raise EncodeError("K must be 16 or 32 bytes")
-    if v["algorithm"] not in ALGORITHM_IDS:
-        raise EncodeError(f"unknown algorithm {v['algorithm']!r}")
-    return bytes([ALGORITHM_IDS[v["algorithm"]], len(k)]) + k + bytes([len(opc)]) + opc
-
-
 AUTH_KEY = Codec(
     "EF.AUTH_KEY",
-    Fn(_key_decode, _key_encode),
+    Record("algorithm" / Enum(Int8ub, **ALGORITHM_IDS), "k" / _key_bytes(16, 32), "opc" / _key_bytes(0, 16, 32),
+           Filler()),
     empty_is_filler=True,
     vectors=(
         Vector("0110000102030405060708090A0B0C0D0E0F100F0E0D0C0B0A09080706050403020100FFFF",
-               {"algorithm": "milenage", "k": "000102030405060708090a0b0c0d0e0f",
-                "opc": "0f0e0d0c0b0a09080706050403020100"}, "applet_spec/files.md"),
+               {"algorithm": "milenage", "k": bytes(range(16)), "opc": bytes(range(15, -1, -1))},
+               "applet_spec/files.md"),
     ),
 )
 
@@ -1005,7 +1215,7 @@ PIN_NAMES = ("pin1", "puk1", "pin2", "puk2")
 
 def pin_encode(pin: str) -> bytes:
     """PIN value: ASCII digits, FF padded to 8 bytes (TS 102 221 §9.5.1)."""
-    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+    if not isinstance(pin, str) or not pin.isdigit() or not pin.isascii() or not 4 <= len(pin) <= 8:
         raise EncodeError("PIN/PUK must be 4..8 digits")
     return pin.encode("ascii") + b"\xff" * (8 - len(pin))
 
@@ -1014,28 +1224,38 @@ def pin_decode(data: bytes) -> str:
     return data.split(b"\xff", 1)[0].decode("ascii", errors="replace")
 
 
-def _pins_decode(data: bytes) -> dict[str, Any] | None:
-    out: dict[str, Any] = {n: pin_decode(data[i * 8 : i * 8 + 8]) for i, n in enumerate(PIN_NAMES)}
-    out["pin1_enabled"] = bool(data[32] & 0x01)
-    out["pin2_enabled"] = bool(data[32] & 0x02)
-    return out
+class SecretValue(Adapter):  # type: ignore[misc]
+    """An 8-byte PIN/PUK/ADM value as the card compares it (bytes); a digit string encodes as TS 102 221
+    §9.5.1 has it (ASCII, FF padded)."""
 
+    def __init__(self) -> None:
+        super().__init__(Bytes(8))
 
-def _pins_encode(v: dict[str, Any]) -> bytes:
-    flags = (0x01 if v.get("pin1_enabled") else 0) | (0x02 if v.get("pin2_enabled", True) else 0)
-    return b"".join(pin_encode(v[n]) for n in PIN_NAMES) + bytes([flags])
+    def _decode(self, obj: bytes, context: Any, path: str) -> bytes:
+        return bytes(obj)
+
+    def _encode(self, obj: bytes | str, context: Any, path: str) -> bytes:
+        if isinstance(obj, str):
+            digits = obj
+            if not digits.isdigit() or not digits.isascii() or not 1 <= len(digits) <= 8:
+                raise EncodeError("a PIN/PUK/ADM value is 1..8 digits or 8 bytes")
+            return digits.encode("ascii") + b"\xff" * (8 - len(digits))
+        if not isinstance(obj, bytes | bytearray) or len(obj) != 8:
+            raise EncodeError("a PIN/PUK/ADM value is 8 bytes")
+        return bytes(obj)
 
 
 PINS = Codec(
     "EF.PINS",
-    Fn(_pins_decode, _pins_encode),
+    Flat(Record(*(n / SecretValue() for n in PIN_NAMES),
+                "flags" / BitRecord("rfu" / Default(BitsInteger(6), 0), "pin2_enabled" / Flag, "pin1_enabled" / Flag)),
+         ("flags",)),
     vectors=(
         Vector("31323334FFFFFFFF 3132333435363738 30303030FFFFFFFF 3837363534333231 02",
-               {"pin1": "1234", "puk1": "12345678", "pin2": "0000", "puk2": "87654321",
-                "pin1_enabled": False, "pin2_enabled": True}, "applet_spec/files.md"),
+               {"pin1": b"1234\xff\xff\xff\xff", "puk1": b"12345678", "pin2": b"0000\xff\xff\xff\xff",
+                "puk2": b"87654321", "pin1_enabled": False, "pin2_enabled": True}, "applet_spec/files.md"),
     ),
 )
-
 
 
 # --- proprietary files of the sysmocom sysmoISIM-SJA2 family (DF.SYSTEM A515, ADF.USIM AF20/AF30) ------
@@ -1043,80 +1263,34 @@ PINS = Codec(
 
 SJA2_PIN_STATE = (("valid", 0x80), ("change_able", 0x40), ("unblock_able", 0x20), ("disable_able", 0x10),
                   ("not_initialised", 0x02), ("disabled", 0x01))
+_SJA2_COUNTERS = ("attempts_remaining" / Int8ub, "maximum_attempts" / Int8ub)
 
-
-def secret_value_decode(raw: bytes, name: str) -> dict[str, str]:
-    """An 8-byte PIN/PUK/ADM value: `{name: "1234"}` for ASCII digits padded with FF, else `{name_hex: ...}`
-    (ADM keys are often any 8 bytes)."""
-    digits = raw.rstrip(b"\xff")
-    if digits and digits.isdigit():
-        return {name: digits.decode("ascii")}
-    return {f"{name}_hex": raw.hex()}
-
-
-def secret_value_encode(v: dict[str, Any], name: str) -> bytes:
-    if name in v:
-        s = str(v[name])
-        if not s.isdigit() or not s.isascii() or not 1 <= len(s) <= 8:
-            raise EncodeError(f"{name} must be 1..8 digits")
-        return s.encode("ascii") + b"\xff" * (8 - len(s))
-    raw = bytes.fromhex(v[f"{name}_hex"])
-    if len(raw) != 8:
-        raise EncodeError(f"{name}_hex must be 8 bytes")
-    return raw
-
-
-def _counter(v: dict[str, Any], key: str) -> int:
-    n = int(v[key])
-    if not 0 <= n <= 255:
-        raise EncodeError(f"{key} must be 0..255")
-    return n
-
-
-def _sja2_pin_decode(data: bytes) -> dict[str, Any]:
-    if len(data) < 11:
-        raise ValueError("a PIN file holds at least 11 bytes")
-    out: dict[str, Any] = {
-        "state": {name: bool(data[0] & bit) for name, bit in SJA2_PIN_STATE},
-        "attempts_remaining": data[1],
-        "maximum_attempts": data[2],
-        **secret_value_decode(data[3:11], "pin"),
-        "puk": None,
-    }
-    if len(data) >= 21:  # the unblocking key follows in files that have room for it (CHV1, CHV2)
-        out["puk"] = {"attempts_remaining": data[11], "maximum_attempts": data[12],
-                      **secret_value_decode(data[13:21], "puk")}
-    return out
-
-
-def _sja2_pin_encode(v: dict[str, Any]) -> bytes:
-    state = 0
-    for name, bit in SJA2_PIN_STATE:
-        if v["state"].get(name):
-            state |= bit
-    out = bytes([state, _counter(v, "attempts_remaining"), _counter(v, "maximum_attempts")])
-    out += secret_value_encode(v, "pin")
-    puk = v.get("puk")
-    if puk is not None:
-        out += bytes([_counter(puk, "attempts_remaining"), _counter(puk, "maximum_attempts")])
-        out += secret_value_encode(puk, "puk")
-    return out
-
-
+# PIN file: state (b8 valid, b7 change-able, b6 unblock-able, b5 disable-able, b4 b3 RFU, b2 not
+# initialised, b1 disabled), tries left, tries max, value (8); CHV1/CHV2 then the PUK: tries, max, value.
 SJA2_PIN = Codec(
     "EF.CHV1 / EF.CHV2 / EF.ADM1 (sysmoISIM-SJA2)",
-    Fn(_sja2_pin_decode, _sja2_pin_encode),
+    Record(
+        "state" / BitRecord("valid" / Flag, "change_able" / Flag, "unblock_able" / Flag, "disable_able" / Flag,
+                            "rfu" / Default(BitsInteger(2), 0), "not_initialised" / Flag, "disabled" / Flag),
+        *_SJA2_COUNTERS,
+        "pin" / SecretValue(),
+        "puk" / IfThenElse(lambda ctx: (ctx._params.size or 11) >= 21,
+                           Record(*_SJA2_COUNTERS, "puk" / SecretValue()),
+                           Nothing("this PIN file holds no PUK")),
+        Filler(),
+    ),
     vectors=(
         Vector("f1030331323334ffffffff0a0a3132333435363738",
                {"state": {"valid": True, "change_able": True, "unblock_able": True, "disable_able": True,
                           "not_initialised": False, "disabled": True},
-                "attempts_remaining": 3, "maximum_attempts": 3, "pin": "1234",
-                "puk": {"attempts_remaining": 10, "maximum_attempts": 10, "puk": "12345678"}},
+                "attempts_remaining": 3, "maximum_attempts": 3, "pin": b"1234\xff\xff\xff\xff",
+                "puk": {"attempts_remaining": 10, "maximum_attempts": 10, "puk": b"12345678"}},
                "sysmoISIM-SJA2 DF.SYSTEM PIN file (pySim vector): PIN1 1234 disabled, PUK 12345678"),
         Vector("f003039999999999999999",
                {"state": {"valid": True, "change_able": True, "unblock_able": True, "disable_able": True,
                           "not_initialised": False, "disabled": False},
-                "attempts_remaining": 3, "maximum_attempts": 3, "pin_hex": "9999999999999999", "puk": None},
+                "attempts_remaining": 3, "maximum_attempts": 3, "pin": bytes.fromhex("9999999999999999"),
+                "puk": None},
                "sysmoISIM-SJA2 PIN file without PUK (pySim vector)"),
     ),
 )
@@ -1128,77 +1302,84 @@ SJA2_TUAK_MAC_BITS = {0: 64, 1: 128, 2: 256}
 SJA2_TUAK_RES_BITS = {0: 32, 1: 64, 2: 128, 3: 256}
 
 
-def _by_name(table: dict[int, str], name: str, what: str) -> int:
-    for k, v in table.items():
-        if v == name:
-            return k
-    if name.startswith("alg_") and name[4:].isdigit() and int(name[4:]) < 16:
-        return int(name[4:])
-    raise EncodeError(f"unknown {what} {name!r}")
-
-
-def _size_code(table: dict[int, int], bits: Any, what: str) -> int:
-    for code, value in table.items():
-        if value == bits:
+def _code_of(table: Mapping[int, Any], value: Any, what: str) -> int:
+    for code, v in table.items():
+        if v == value:
             return code
-    raise EncodeError(f"{what} must be one of {', '.join(map(str, table.values()))}")
+    if isinstance(value, str) and re.fullmatch(r"alg_([0-9]|1[0-5])", value):
+        return int(value[4:])
+    raise EncodeError(f"unknown {what} {value!r}")
 
 
 def _sja2_key_codec(name: str, algorithms: dict[int, str], vectors: tuple[Vector, ...]) -> Codec:
-    """cfg(1: b7 only 4-byte RES in 3G, b6 SRES function 2, b5 OPc (not OP), b4..b1 algorithm) K(16) OP/OPc(16);
-    TUAK (algorithm 6): cfg(1: b7 = 256-bit K) tuak-cfg(1: b7 CK/IK 256, b6..b4 MAC, b3..b1 RES) iterations(1)
-    TOP/TOPc(32) K(16/32)."""
+    """cfg(1: b8 RFU, b7 only 4-byte RES in 3G, b6 SRES function 2, b5 OPc (not OP), b4..b1 algorithm) K(16)
+    OP/OPc(16); TUAK (algorithm 6): cfg(1: b7 = 256-bit K) tuak-cfg(1: b8 RFU, b7 CK/IK 256, b6..b4 MAC,
+    b3..b1 RES) iterations(1) TOP/TOPc(32) K(16/32)."""
+    tuak = next((c for c, n in algorithms.items() if n == "tuak"), -1)
+    raw = Struct(
+        "cfg" / BitRecord("rfu" / Default(Flag, False), "b7" / Flag, "sres2" / Flag, "opc" / Flag, "alg" / Nibble),
+        "body" / IfThenElse(this.cfg.alg == tuak,
+                            Struct("t" / BitRecord("rfu" / Default(Flag, False), "ck_ik_256" / Flag,
+                                                   "mac" / BitsInteger(3), "res" / BitsInteger(3)),
+                                   "iterations" / Int8ub, "op" / Bytes(32),
+                                   "k" / Bytes(lambda ctx: 32 if ctx._.cfg.b7 else 16)),
+                            Struct("k" / Bytes(16), "op" / Bytes(16))),
+        Filler(),
+    )
 
-    def dec(data: bytes) -> dict[str, Any]:
-        cfg = data[0]
-        alg = algorithms.get(cfg & 0x0F, f"alg_{cfg & 0x0F}")
-        op_key = "opc" if cfg & 0x10 else "op"
-        out: dict[str, Any] = {"algorithm": alg, "sres_function": 2 if cfg & 0x20 else 1}
+    def value(r: Any) -> dict[str, Any]:
+        cfg, body = r["cfg"], r["body"]
+        alg = algorithms.get(cfg["alg"], f"alg_{cfg['alg']}")
+        out: dict[str, Any] = {"algorithm": alg, "sres_function": 2 if cfg["sres2"] else 1}
+        if "rfu" in cfg:
+            out["rfu"] = cfg["rfu"]
+        op_key = "opc" if cfg["opc"] else "op"
         if alg == "tuak":
-            t = data[1]
-            if (t >> 3) & 7 not in SJA2_TUAK_MAC_BITS or t & 7 not in SJA2_TUAK_RES_BITS:
-                raise ValueError(f"TUAK configuration byte {t:02X} names no MAC/RES size")
-            klen = 32 if cfg & 0x40 else 16
-            if len(data) < 35 + klen:
-                raise ValueError(f"a TUAK key needs {35 + klen} bytes")
-            out.update(ck_ik_bits=256 if t & 0x40 else 128, mac_bits=SJA2_TUAK_MAC_BITS[(t >> 3) & 7],
-                       res_bits=SJA2_TUAK_RES_BITS[t & 7], iterations=data[2])
-            out[op_key] = data[3:35].hex()
-            out["k"] = data[35 : 35 + klen].hex()
-            return out
-        if len(data) < 33:
-            raise ValueError("a key file holds at least 33 bytes")
-        out["only_4byte_res"] = bool(cfg & 0x40)
-        out["k"] = data[1:17].hex()
-        out[op_key] = data[17:33].hex()
+            t = body["t"]
+            if t["mac"] not in SJA2_TUAK_MAC_BITS or t["res"] not in SJA2_TUAK_RES_BITS or "rfu" in t:
+                raise DecodeError("TUAK configuration byte names no MAC/RES size")
+            if body["iterations"] == 0:
+                raise DecodeError("TUAK with 0 Keccak iterations")
+            out.update(ck_ik_bits=256 if t["ck_ik_256"] else 128, mac_bits=SJA2_TUAK_MAC_BITS[t["mac"]],
+                       res_bits=SJA2_TUAK_RES_BITS[t["res"]], iterations=body["iterations"])
+        else:
+            out["only_4byte_res"] = bool(cfg["b7"])
+        out["k"], out[op_key] = bytes(body["k"]), bytes(body["op"])
         return out
 
-    def enc(v: dict[str, Any]) -> bytes:
-        alg = _by_name(algorithms, v["algorithm"], "algorithm")
-        if v.get("sres_function", 1) not in (1, 2):
+    def to_raw(v: Mapping[str, Any]) -> dict[str, Any]:
+        alg = _code_of(algorithms, v["algorithm"], "algorithm")
+        if v["sres_function"] not in (1, 2):
             raise EncodeError("sres_function must be 1 or 2")
-        cfg = alg | (0x20 if v.get("sres_function", 1) == 2 else 0) | (0x10 if "opc" in v else 0)
-        k = bytes.fromhex(v["k"])
-        op = bytes.fromhex(v["opc"] if "opc" in v else v["op"])
-        if algorithms.get(alg) == "tuak":
+        k = bytes(v["k"])
+        op = bytes(v["opc"] if "opc" in v else v["op"])
+        cfg: dict[str, Any] = {"sres2": v["sres_function"] == 2, "opc": "opc" in v, "alg": alg}
+        if "rfu" in v:
+            cfg["rfu"] = v["rfu"]
+        if alg == tuak:
             if len(k) not in (16, 32) or len(op) != 32:
                 raise EncodeError("TUAK needs K of 16 or 32 bytes and TOP/TOPc of 32")
-            mac = _size_code(SJA2_TUAK_MAC_BITS, v.get("mac_bits", 64), "mac_bits")
-            res = _size_code(SJA2_TUAK_RES_BITS, v.get("res_bits", 64), "res_bits")
-            ckik = {128: 0, 256: 0x40}.get(v.get("ck_ik_bits", 128))
-            if ckik is None:
-                raise EncodeError("ck_ik_bits must be 128 or 256")
-            iterations = int(v.get("iterations", 1))
-            if not 1 <= iterations <= 255:
+            iterations = v["iterations"]
+            if isinstance(iterations, bool) or not isinstance(iterations, int) or not 1 <= iterations <= 255:
                 raise EncodeError("iterations must be 1..255")
-            cfg |= 0x40 if len(k) == 32 else 0
-            return bytes([cfg, ckik | mac << 3 | res, iterations]) + op + k
+            if v["ck_ik_bits"] not in (128, 256):
+                raise EncodeError("ck_ik_bits must be 128 or 256")
+            t = {"ck_ik_256": v["ck_ik_bits"] == 256, "mac": _code_of(SJA2_TUAK_MAC_BITS, v["mac_bits"], "mac_bits"),
+                 "res": _code_of(SJA2_TUAK_RES_BITS, v["res_bits"], "res_bits")}
+            return {"cfg": {**cfg, "b7": len(k) == 32}, "body": {"t": t, "iterations": iterations, "op": op, "k": k}}
         if len(k) != 16 or len(op) != 16:
             raise EncodeError("K and OP/OPc must be 16 bytes")
-        cfg |= 0x40 if v.get("only_4byte_res") else 0
-        return bytes([cfg]) + k + op
+        return {"cfg": {**cfg, "b7": bool(v["only_4byte_res"])}, "body": {"k": k, "op": op}}
 
-    return Codec(name, Fn(dec, enc), empty_is_filler=True, vectors=vectors)
+    def check(v: Any) -> list[str]:
+        if not isinstance(v, Mapping):
+            return [f"expected a mapping, got {type(v).__name__}"]
+        common = ("algorithm", "sres_function", "k", "opc" if "opc" in v or "op" not in v else "op")
+        if v.get("algorithm") == "tuak":
+            return keys_problems(v, (*common, "ck_ik_bits", "mac_bits", "res_bits", "iterations"), ("rfu",))
+        return keys_problems(v, (*common, "only_4byte_res"), ("rfu",))
+
+    return Codec(name, Map(raw, value, to_raw, check), empty_is_filler=True, vectors=vectors)
 
 
 SJA2_USIM_AUTH_KEY = _sja2_key_codec(
@@ -1207,17 +1388,17 @@ SJA2_USIM_AUTH_KEY = _sja2_key_codec(
     (
         Vector("141898d827f70120d33b3e7462ee5fd6fe6ca53d7a0a804561646816d7b0c702fb",
                {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False,
-                "k": "1898d827f70120d33b3e7462ee5fd6fe", "opc": "6ca53d7a0a804561646816d7b0c702fb"},
+                "k": bytes.fromhex("1898d827f70120d33b3e7462ee5fd6fe"),
+                "opc": bytes.fromhex("6ca53d7a0a804561646816d7b0c702fb")},
                "sysmoISIM-SJA2 EF.USIM_AUTH_KEY, Milenage with OPc (pySim vector)"),
         Vector("160a04101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f"
                "000102030405060708090a0b0c0d0e0f",
                {"algorithm": "tuak", "sres_function": 1, "ck_ik_bits": 128, "mac_bits": 128, "res_bits": 128,
-                "iterations": 4, "opc": "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f",
-                "k": "000102030405060708090a0b0c0d0e0f"},
+                "iterations": 4, "opc": bytes(range(16, 48)), "k": bytes(range(16))},
                "sysmoISIM-SJA2 EF.USIM_AUTH_KEY, TUAK layout (pySim vector)"),
         Vector("0f000102030405060708090a0b0c0d0e0fffffffffffffffffffffffffffffffff",
                {"algorithm": "xor", "sres_function": 1, "only_4byte_res": False,
-                "k": "000102030405060708090a0b0c0d0e0f", "op": "ffffffffffffffffffffffffffffffff"},
+                "k": bytes(range(16)), "op": b"\xff" * 16},
                "algorithm 15 = XOR test algorithm; OP unused"),
     ),
 )
@@ -1228,48 +1409,29 @@ SJA2_SIM_AUTH_KEY = _sja2_key_codec(
     (
         Vector("14000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
                {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False,
-                "k": "000102030405060708090a0b0c0d0e0f", "opc": "101112131415161718191a1b1c1d1e1f"},
+                "k": bytes(range(16)), "opc": bytes(range(16, 32))},
                "sysmoISIM-SJA2 DF.SYSTEM EF.SIM_AUTH_KEY (pySim vector)"),
         Vector("01000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
                {"algorithm": "comp128v1", "sres_function": 1, "only_4byte_res": False,
-                "k": "000102030405060708090a0b0c0d0e0f", "op": "101112131415161718191a1b1c1d1e1f"},
+                "k": bytes(range(16)), "op": bytes(range(16, 32))},
                "algorithm 1 = COMP128v1 (OP field unused)"),
     ),
 )
 
-
-def _sja2_sqn_decode(data: bytes) -> dict[str, Any]:
-    if len(data) < 14:
-        raise ValueError("EF.USIM_SQN holds at least 14 bytes")
-    f1, f2 = data[0], data[1]
-    return {
-        "skip_next_sqn_check": bool(f1 & 0x80), "delta_max_check": bool(f1 & 0x40),
-        "age_limit_check": bool(f1 & 0x20), "sqn_check": bool(f1 & 0x10), "ind_len": f1 & 0x0F,
-        "dont_clear_amf_for_macs": bool(f2 & 0x04), "auts_concealed": bool(f2 & 0x02),
-        "autn_concealed": bool(f2 & 0x01),
-        "delta_max": _u(data[2:8]), "age_limit": _u(data[8:14]),
-        "freshness": [_u(data[i : i + 6]) for i in range(14, len(data) - 5, 6)],
-    }
-
-
-def _sja2_sqn_encode(v: dict[str, Any]) -> bytes:
-    ind_len = int(v["ind_len"])
-    if not 0 <= ind_len <= 15:
-        raise EncodeError("ind_len must be 0..15")
-    f1 = ((0x80 if v.get("skip_next_sqn_check") else 0) | (0x40 if v.get("delta_max_check") else 0)
-          | (0x20 if v.get("age_limit_check") else 0) | (0x10 if v.get("sqn_check") else 0) | ind_len)
-    f2 = ((0x04 if v.get("dont_clear_amf_for_macs") else 0) | (0x02 if v.get("auts_concealed") else 0)
-          | (0x01 if v.get("autn_concealed") else 0))
-    try:
-        six = [int(v["delta_max"]), int(v["age_limit"]), *(int(x) for x in v.get("freshness", []))]
-        return bytes([f1, f2]) + b"".join(n.to_bytes(6, "big") for n in six)
-    except OverflowError:
-        raise EncodeError("delta_max, age_limit and freshness entries are 48-bit values") from None
-
-
+# EF.USIM_SQN (AF30): flags(1: b8 skip next SQN check, b7 delta-max check, b6 age-limit check, b5 SQN
+# check, b4..b1 IND length), flags(1: b8..b4 RFU, b3 do not clear AMF for MAC-S, b2 AUTS concealed, b1
+# AUTN concealed), delta max(6), age limit(6), then 6-byte freshness slots to the end of the file.
 SJA2_USIM_SQN = Codec(
     "EF.USIM_SQN (sysmoISIM-SJA2)",
-    Fn(_sja2_sqn_decode, _sja2_sqn_encode),
+    Flat(Record(
+        "f1" / BitRecord("skip_next_sqn_check" / Flag, "delta_max_check" / Flag, "age_limit_check" / Flag,
+                         "sqn_check" / Flag, "ind_len" / Nibble),
+        "f2" / BitRecord("rfu" / Default(BitsInteger(5), 0), "dont_clear_amf_for_macs" / Flag,
+                         "auts_concealed" / Flag, "autn_concealed" / Flag),
+        "delta_max" / BytesInteger(6), "age_limit" / BytesInteger(6),
+        "freshness" / GreedyRange(BytesInteger(6)),
+        Filler(b"\x00"),
+    ), ("f1", "f2")),
     filler=b"\x00",
     vectors=(
         Vector("d503" + "000200000000" * 2 + "00" * 6 * 32,

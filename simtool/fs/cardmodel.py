@@ -100,55 +100,55 @@ class SecretLayout:
 
 class EmuSecrets(SecretLayout):
     """Our emulated card: one key file (algorithm, K, OPc) and one PIN file (four values and flags).
-    Counters and the ADM1 key live in the card's private memory, not in files."""
+    Counters and the ADM1 key live in the card's private memory, not in files. Both files are read and
+    written through their codecs (`C.AUTH_KEY`, `C.PINS`): the layout is declared there, once."""
 
     KEY = "MF/EF.AUTH_KEY"
     PINS = "MF/EF.PINS"
-    OFFSET = {"pin1": 0, "puk1": 8, "pin2": 16, "puk2": 24}
-    FLAGS = 32
-    ENABLED_BIT = {"pin1": 0x01, "pin2": 0x02}
+    ENABLED = {"pin1": "pin1_enabled", "pin2": "pin2_enabled"}
 
     key_paths = (KEY,)
     pin_paths = (PINS,)
+
+    def _pins_value(self, pins: Mapping[str, str], pin1_enabled: bool, pin2_enabled: bool) -> dict[str, Any]:
+        return {**{n: C.pin_encode(pins[n]) for n in PIN_NAMES}, "pin1_enabled": pin1_enabled,
+                "pin2_enabled": pin2_enabled}
 
     def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
                      pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
                      *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
         if algorithm == "tuak" and tuak and any(tuak.get(n, d) != d for n, d in _TUAK_DEFAULTS.items()):
             raise EncodeError(f"{self.KEY}: holds no TUAK sizes; only the defaults {_TUAK_DEFAULTS}")
-        out: dict[str, Any] = {self.KEY: {"algorithm": algorithm, "k": bytes(k).hex(), "opc": bytes(opc).hex()}}
+        out: dict[str, Any] = {self.KEY: {"algorithm": algorithm, "k": bytes(k), "opc": bytes(opc)}}
         if pins is not None:
-            out[self.PINS] = {**{n: pins[n] for n in PIN_NAMES}, "pin1_enabled": pin1_enabled,
-                              "pin2_enabled": pin2_enabled}
+            out[self.PINS] = self._pins_value(pins, pin1_enabled, pin2_enabled)
         return out
 
     def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
                      pin2_enabled: bool = True) -> dict[str, Any]:
-        return {self.PINS: {**{n: pins[n] for n in PIN_NAMES}, "pin1_enabled": pin1_enabled,
-                            "pin2_enabled": pin2_enabled}}
+        return {self.PINS: self._pins_value(pins, pin1_enabled, pin2_enabled)}
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
         key = C.AUTH_KEY.decode(bytes(files[self.KEY]))
         if key is None:
             return None
-        return {"algorithm": key["algorithm"], "k": bytes.fromhex(key["k"]), "opc": bytes.fromhex(key["opc"])}
+        return {"algorithm": key["algorithm"], "k": key["k"], "opc": key["opc"]}
 
     def read_pins(self, files: Files) -> dict[str, PinValue]:
-        body = files[self.PINS]
-        flags = body[self.FLAGS]
-        return {n: PinValue(bytes(body[off : off + 8]), bool(flags & self.ENABLED_BIT.get(n, 0xFF)))
-                for n, off in self.OFFSET.items()}
+        v = C.PINS.decode(bytes(files[self.PINS]))
+        return {n: PinValue(v[n], bool(v[self.ENABLED[n]]) if n in self.ENABLED else True) for n in PIN_NAMES}
 
     def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
-        body = bytearray(files[self.PINS])
+        body = bytes(files[self.PINS])
+        v = C.PINS.decode(body)
         for name, change in changes.items():
-            off = self.OFFSET[name]
+            if name not in PIN_NAMES:
+                raise KeyError(name)
             if "value" in change:
-                body[off : off + 8] = _eight(change["value"])
-            if "enabled" in change and name in self.ENABLED_BIT:
-                bit = self.ENABLED_BIT[name]
-                body[self.FLAGS] = (body[self.FLAGS] | bit) if change["enabled"] else (body[self.FLAGS] & ~bit & 0xFF)
-        return {self.PINS: bytes(body)}
+                v[name] = _eight(change["value"])
+            if "enabled" in change and name in self.ENABLED:
+                v[self.ENABLED[name]] = bool(change["enabled"])
+        return {self.PINS: C.PINS.encode(v, len(body))}
 
 
 _TUAK_DEFAULTS = {"mac_len": 8, "res_len": 8, "ck_len": 16, "ik_len": 16, "iterations": 1}
@@ -208,9 +208,9 @@ class Sja2Secrets(SecretLayout):
     KEY_2G = "MF/DF.SYSTEM/EF.SIM_AUTH_KEY"
     KEY = "MF/ADF.USIM/EF.USIM_AUTH_KEY"
     SQN = "MF/ADF.USIM/EF.USIM_SQN"
-    # name -> (file, offset of its counter; the value follows 2 bytes later: tries, max, value)
-    WHERE = {"pin1": (CHV1, 1), "puk1": (CHV1, 11), "pin2": (CHV2, 1), "puk2": (CHV2, 11), "adm1": (ADM1, 1)}
-    STATE_DISABLED = 0x01
+    # name -> (PIN file, which of its secrets: the PIN part or the PUK part); the layout is C.SJA2_PIN's.
+    WHERE = {"pin1": (CHV1, "pin"), "puk1": (CHV1, "puk"), "pin2": (CHV2, "pin"), "puk2": (CHV2, "puk"),
+             "adm1": (ADM1, "pin")}
     PIN_STATE = {"valid": True, "change_able": True, "unblock_able": True, "disable_able": True,
                  "not_initialised": False}
     ADM_STATE = {"valid": True, "change_able": True, "unblock_able": False, "disable_able": False,
@@ -224,8 +224,9 @@ class Sja2Secrets(SecretLayout):
 
     def _chv(self, pin: str, puk: str, enabled: bool) -> dict[str, Any]:
         return {"state": {**self.PIN_STATE, "disabled": not enabled}, "attempts_remaining": SJA2_PIN_TRIES,
-                "maximum_attempts": SJA2_PIN_TRIES, "pin": pin,
-                "puk": {"attempts_remaining": SJA2_PUK_TRIES, "maximum_attempts": SJA2_PUK_TRIES, "puk": puk}}
+                "maximum_attempts": SJA2_PIN_TRIES, "pin": C.pin_encode(pin),
+                "puk": {"attempts_remaining": SJA2_PUK_TRIES, "maximum_attempts": SJA2_PUK_TRIES,
+                        "puk": C.pin_encode(puk)}}
 
     def _pin_files(self, pins: Mapping[str, str], pin1_enabled: bool, pin2_enabled: bool) -> dict[str, Any]:
         return {self.CHV1: self._chv(pins["pin1"], pins["puk1"], pin1_enabled),
@@ -234,8 +235,7 @@ class Sja2Secrets(SecretLayout):
     def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
                      pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
                      *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
-        key: dict[str, Any] = {"algorithm": algorithm, "sres_function": 1, "k": bytes(k).hex(),
-                               "opc": bytes(opc).hex()}
+        key: dict[str, Any] = {"algorithm": algorithm, "sres_function": 1, "k": bytes(k), "opc": bytes(opc)}
         out: dict[str, Any] = {}
         if algorithm == "tuak":
             t = {**_TUAK_DEFAULTS, **(tuak or {})}
@@ -256,8 +256,7 @@ class Sja2Secrets(SecretLayout):
                      pin2_enabled: bool = True) -> dict[str, Any]:
         out = self._pin_files(pins, pin1_enabled, pin2_enabled)
         out[self.ADM1] = {"state": dict(self.ADM_STATE), "attempts_remaining": SJA2_ADM_TRIES,
-                          "maximum_attempts": SJA2_ADM_TRIES, **C.secret_value_decode(_eight(adm), "pin"),
-                          "puk": None}
+                          "maximum_attempts": SJA2_ADM_TRIES, "pin": _eight(adm), "puk": None}
         out[self.SQN] = C.SJA2_USIM_SQN.vectors[0].value  # as the card is shipped: IND 5 bits, Δ 2^33
         return out
 
@@ -266,12 +265,11 @@ class Sja2Secrets(SecretLayout):
         key = codec.decode(bytes(files[path]))
         if key is None:
             return None
-        out: dict[str, Any] = {"algorithm": key["algorithm"], "k": bytes.fromhex(key["k"]),
-                               "sres_function": key["sres_function"]}
+        out: dict[str, Any] = {"algorithm": key["algorithm"], "k": key["k"], "sres_function": key["sres_function"]}
         if "opc" in key:
-            out["opc"] = bytes.fromhex(key["opc"])
+            out["opc"] = key["opc"]
         else:
-            out["op"] = bytes.fromhex(key["op"])
+            out["op"] = key["op"]
         if key["algorithm"] == "tuak":
             out["tuak"] = {"mac_len": key["mac_bits"] // 8, "res_len": key["res_bits"] // 8,
                            "ck_len": key["ck_ik_bits"] // 8, "ik_len": key["ck_ik_bits"] // 8,
@@ -281,25 +279,28 @@ class Sja2Secrets(SecretLayout):
         return out
 
     def read_pins(self, files: Files) -> dict[str, PinValue]:
+        decoded = {p: C.SJA2_PIN.decode(bytes(files[p])) for p in self.pin_paths}
         out = {}
-        for name, (path, off) in self.WHERE.items():
-            body = files[path]
-            enabled = not body[0] & self.STATE_DISABLED if name in ("pin1", "pin2") else True
-            out[name] = PinValue(bytes(body[off + 2 : off + 10]), enabled, body[off], body[off + 1])
+        for name, (path, part) in self.WHERE.items():
+            v = decoded[path]
+            enabled = not v["state"]["disabled"] if name in ("pin1", "pin2") else True
+            holder = v if part == "pin" else v["puk"]
+            out[name] = PinValue(holder[part], enabled, holder["attempts_remaining"], holder["maximum_attempts"])
         return out
 
     def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
-        out: dict[str, bytearray] = {}
+        values: dict[str, Any] = {}
         for name, change in changes.items():
-            path, off = self.WHERE[name]
-            body = out.setdefault(path, bytearray(files[path]))
+            path, part = self.WHERE[name]
+            v = values.setdefault(path, C.SJA2_PIN.decode(bytes(files[path])))
+            holder = v if part == "pin" else v["puk"]
             if "value" in change:
-                body[off + 2 : off + 10] = _eight(change["value"])
+                holder[part] = _eight(change["value"])
             if "tries" in change:
-                body[off] = max(0, min(255, int(change["tries"])))
+                holder["attempts_remaining"] = max(0, min(255, int(change["tries"])))
             if "enabled" in change and name in ("pin1", "pin2"):
-                body[0] = (body[0] & ~self.STATE_DISABLED & 0xFF) | (0 if change["enabled"] else self.STATE_DISABLED)
-        return {p: bytes(b) for p, b in out.items()}
+                v["state"]["disabled"] = not change["enabled"]
+        return {p: C.SJA2_PIN.encode(v, len(files[p])) for p, v in values.items()}
 
     def read_sqn(self, files: Files) -> dict[str, Any] | None:
         v = C.SJA2_USIM_SQN.decode(bytes(files[self.SQN]))
@@ -311,13 +312,13 @@ class Sja2Secrets(SecretLayout):
                 "slots": v["freshness"][: 1 << n]}
 
     def write_sqn(self, files: Files, sqn: Mapping[str, Any]) -> dict[str, bytes]:
-        body = bytearray(files[self.SQN])
-        for i, value in enumerate(sqn["slots"]):  # 6-byte freshness entries after 14 bytes of settings
-            off = 14 + 6 * i
-            if off + 6 > len(body):
-                break
-            body[off : off + 6] = int(value).to_bytes(6, "big")
-        return {self.SQN: bytes(body)}
+        body = bytes(files[self.SQN])
+        v = C.SJA2_USIM_SQN.decode(body)
+        slots = list(v["freshness"])
+        for i, value in enumerate(sqn["slots"][: len(slots)]):  # the file's slots; more are not kept
+            slots[i] = int(value)
+        v["freshness"] = slots
+        return {self.SQN: C.SJA2_USIM_SQN.encode(v, len(body))}
 
 
 # --- models --------------------------------------------------------------------------------------------

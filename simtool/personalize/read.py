@@ -70,8 +70,9 @@ def read_card(reader: Reader, *, pin1: str | None = None, adm: bytes | None = No
         probe.check(f"READ {entry.path}")
         raw = _rest_of_file(reader, model, entry.path, probe.data)
         try:
-            item["value"] = ([ef.codec.decode(r) for r in raw] if isinstance(raw, list)
-                             else ef.codec.decode(raw))
+            # The codec's JSON view (bytes as hex): this document is what `read --json` prints.
+            item["value"] = ([ef.codec.to_json(ef.codec.decode(r)) for r in raw] if isinstance(raw, list)
+                             else ef.codec.to_json(ef.codec.decode(raw)))
         except DecodeError as e:
             item["value"] = None
             item["error"] = str(e)
@@ -123,7 +124,7 @@ def summary(files: dict[str, Any]) -> dict[str, Any]:
         "imsi": value("MF/ADF.USIM/EF.IMSI"),
         "spn": (value("MF/ADF.USIM/EF.SPN") or {}).get("name"),
         "apns": value("MF/ADF.USIM/EF.ACL"),
-        "oplmn": [f"{p['mcc']}/{p['mnc']}" for p in value("MF/ADF.USIM/EF.OPLMNwACT") or []],
+        "oplmn": [f"{p['mcc']}/{p['mnc']}" for p in value("MF/ADF.USIM/EF.OPLMNwACT") or [] if p],
     }
     plan = value("MF/DF.PLAN/EF.PLAN_DEF")
     if plan:

@@ -32,11 +32,11 @@ ERASED = object()
 INITIAL = object()
 
 # Blank values of the location files a personalised card starts with (TS 31.102 §4.2.17/23/91).
-BLANK_LOCI = {"tmsi": "ffffffff", "plmn": None, "lac": "0000", "status": "not_updated"}
-BLANK_PSLOCI = {"ptmsi": "ffffffff", "ptmsi_signature": "ffffff", "plmn": None, "lac": "0000", "rac": 255,
-                "status": "not_updated"}
-BLANK_EPSLOCI = {"guti": "ff" * 12, "tai_plmn": None, "tac": "0000", "status": "not_updated"}
-BLANK_KEYS = {"ksi": 7, "ck": "ff" * 16, "ik": "ff" * 16}
+BLANK_LOCI = {"tmsi": b"\xff" * 4, "plmn": None, "lac": b"\x00\x00", "status": "not_updated"}
+BLANK_PSLOCI = {"ptmsi": b"\xff" * 4, "ptmsi_signature": b"\xff" * 3, "plmn": None, "lac": b"\x00\x00",
+                "rac": 255, "status": "not_updated"}
+BLANK_EPSLOCI = {"guti": b"\xff" * 12, "tai_plmn": None, "tac": b"\x00\x00", "status": "not_updated"}
+BLANK_KEYS = {"ksi": 7, "ck": b"\xff" * 16, "ik": b"\xff" * 16}
 PLAN_NOT_ACTIVATED = {"state": "inactive", "activated": None, "activation_plmn": None, "expires": None,
                       "extra_days": 0, "last_seen": None}
 SMS_VALIDITY_24H = 0xA7  # TS 23.040 §9.2.3.12.1 relative format: 12 h + (167-143) × 30 min
@@ -61,11 +61,13 @@ class CardImage:
         return ef.codec.decode(content)
 
     def decoded(self, show_secrets: bool = False) -> dict[str, Any]:
+        """Every file decoded, as its codec's JSON view (bytes as hex): what `profile render --json` prints."""
         out: dict[str, Any] = {}
         for path in self.files:
             ef = self.ef(path)
             try:
                 value = self.decode(path)
+                value = ([ef.codec.to_json(r) for r in value] if ef.is_record else ef.codec.to_json(value))
             except DecodeError as e:
                 value = {"error": str(e)}
             if ef.secret and not show_secrets:
@@ -97,8 +99,21 @@ def _plmn(p: Any) -> dict[str, str]:
     return {"mcc": p.mcc, "mnc": p.mnc}
 
 
+# Profile access-technology names onto EF.xPLMNwAcT's (TS 31.102 §4.2.5): `eutran` asks for both E-UTRAN
+# WB-S1 and NB-S1 (b7 alone, table 4.2.5.1); every other name is the codec's own. `gsm` is GSM without
+# EC-GSM-IoT (table 4.2.5.2: 1-01), what the shipped profiles mean for handsets.
+PROFILE_ACT = {"eutran": ("eutran_wb", "eutran_nb")}
+
+
+def act_names(names: Any) -> list[str]:
+    out: list[str] = []
+    for name in names:
+        out += PROFILE_ACT.get(name, (name,))
+    return list(dict.fromkeys(out))
+
+
 def _plmn_act(p: Any) -> dict[str, Any]:
-    return {"mcc": p.mcc, "mnc": p.mnc, "act": list(p.act)}
+    return {"mcc": p.mcc, "mnc": p.mnc, "act": act_names(p.act)}
 
 
 def acc_for_imsi(imsi: str) -> list[int]:

@@ -11,7 +11,7 @@ import pytest
 from simtool.fs import DEFAULT_MODEL
 from simtool.fs.access import names
 from simtool.profile import load_profile
-from simtool.profile.render import render
+from simtool.profile.render import act_names, render
 from tests.personalize.personalize_helpers import (
     FS,
     ICCID,
@@ -60,7 +60,7 @@ def test_render_json_acceptance_command() -> None:
     assert files[f"{usim}/EF.ACC"]["value"] == [1]  # the last IMSI digit
     assert files[f"{usim}/EF.AD"]["value"]["mnc_length"] == 2
     oplmn = [(e["mcc"], e["mnc"], sorted(e["act"])) for e in files[f"{usim}/EF.OPLMNwACT"]["value"] if e]
-    assert oplmn == [(p["mcc"], p["mnc"], sorted(p["act"])) for p in y["oplmn_wact"]]
+    assert oplmn == [(p["mcc"], p["mnc"], sorted(act_names(p["act"]))) for p in y["oplmn_wact"]]
     assert files["MF/DF.PLAN/EF.PLAN_DEF"]["value"] == {
         "plan_id": y["plan"]["id"], "data_limit_bytes": 1_000_000_000, "validity_days": 15,
         "price": {"amount_minor": 1200, "currency": "EUR"}, "names": y["plan"]["names"],

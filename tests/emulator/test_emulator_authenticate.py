@@ -28,7 +28,7 @@ MILENAGE = Milenage(K, OPC)
 
 def write_key(card: Card, algorithm: str, k: bytes, opc: bytes) -> None:
     entry = FS.by_role("auth_key")
-    raw = C.AUTH_KEY.encode({"algorithm": algorithm, "k": k.hex(), "opc": opc.hex()}, entry.ef.size)
+    raw = C.AUTH_KEY.encode({"algorithm": algorithm, "k": k, "opc": opc}, entry.ef.size)
     verify_adm(card)
     assert select_path(card, entry.path) == 0x9000
     assert sw(card, bytes([0x00, 0xD6, 0x00, 0x00, len(raw)]) + raw) == 0x9000

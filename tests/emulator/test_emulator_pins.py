@@ -66,7 +66,7 @@ def test_unblock_reenables_and_checks_format(card: Card) -> None:
     assert card.state.counters["puk1"] == 10  # a format error costs no try
     assert unblock(card, 1, pin("12345678"), pin("56781234")) == 0x9000
     pins = C.PINS.decode(card.file_bytes(FS.by_role("pins").path))
-    assert pins["pin1"] == "56781234" and pins["pin1_enabled"] is True
+    assert pins["pin1"] == b"56781234" and pins["pin1_enabled"] is True
     assert sw(card, "0020000108" + pin("1234").hex()) == 0x63C2
     assert unblock(card, 1, pin("12345678")) == 0x6700  # no new PIN
     assert unblock(card, 0x0A, pin("12345678"), pin("1234")) == 0x6985  # no PUK for ADM

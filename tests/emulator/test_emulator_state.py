@@ -42,7 +42,8 @@ def test_blank_card_vendor_state() -> None:
     assert state.protocol == "T=0"
     assert state.model is DEFAULT_MODEL
     pins = C.PINS.decode(bytes(state.files[FS.by_role("pins").path]))
-    assert pins == {"pin1": "0000", "puk1": "12345678", "pin2": "0000", "puk2": "12345678",
+    assert pins == {"pin1": b"0000\xff\xff\xff\xff", "puk1": b"12345678", "pin2": b"0000\xff\xff\xff\xff",
+                    "puk2": b"12345678",
                     "pin1_enabled": True, "pin2_enabled": True}
     assert C.AUTH_KEY.decode(bytes(state.files[FS.by_role("auth_key").path])) is None
     assert state.sqn.highest() == bytes(6)
@@ -53,7 +54,7 @@ def test_blank_card_dir_and_arr() -> None:
     ef_dir = FS["MF/EF.DIR"].ef
     body = bytes(state.files["MF/EF.DIR"])
     records = [body[i : i + ef_dir.record_length] for i in range(0, len(body), ef_dir.record_length)]
-    assert C.DIR_RECORD.decode(records[0]) == {"aid": FS["MF/ADF.USIM"].df.aid.hex(), "label": "USIM"}
+    assert C.DIR_RECORD.decode(records[0]) == {"aid": FS["MF/ADF.USIM"].df.aid, "label": "USIM"}
     assert all(r == b"\xff" * ef_dir.record_length for r in records[1:])
     rules = FS.arr_rules()
     for path in ("MF/EF.ARR", "MF/ADF.USIM/EF.ARR"):

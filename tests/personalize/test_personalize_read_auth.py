@@ -14,6 +14,7 @@ from simtool.personalize.auth import AuthFailure, authenticate, select_usim
 from simtool.personalize.flash import flash
 from simtool.personalize.read import read_card
 from simtool.profile import load_profile
+from simtool.profile.render import act_names
 from tests.personalize.personalize_helpers import (
     ADM,
     FS,
@@ -50,7 +51,7 @@ def test_read_without_rights_gives_back_the_profile(flashed: simtool.Reader) -> 
     assert s["plan"]["data"] == "1 GB" and s["plan"]["validity_days"] == 15 and s["plan"]["price"] == "EUR 12.00"
     assert s["plan"]["names"] == y["plan"]["names"]
     acts = [(e["mcc"], e["mnc"], sorted(e["act"])) for e in files["MF/ADF.USIM/EF.OPLMNwACT"]["value"] if e]
-    assert acts == [(p["mcc"], p["mnc"], sorted(p["act"])) for p in y["oplmn_wact"]]
+    assert acts == [(p["mcc"], p["mnc"], sorted(act_names(p["act"]))) for p in y["oplmn_wact"]]
     assert files["MF/ADF.USIM/EF.ACC"]["value"] == [int(IMSI[-1])]
     assert all(item.get("readable", True) for item in files.values())  # PIN1 is disabled on this profile
     assert not any("AUTH_KEY" in p or "PINS" in p for p in files)

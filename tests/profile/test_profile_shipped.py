@@ -94,3 +94,22 @@ def test_plans_differ_only_where_they_should():
     assert one.services == four.services
     assert one.fplmn == four.fplmn and one.ehplmn == four.ehplmn
     assert [o.key for o in one.oplmn_wact] == [o.key for o in four.oplmn_wact[: len(one.oplmn_wact)]]
+
+
+@pytest.mark.parametrize("path", [ONE_GB, FOUR_GB], ids=lambda p: p.name)
+def test_access_technologies_keep_their_meaning(path: Path):
+    """TS 31.102 §4.2.5: `eutran` is E-UTRAN WB-S1 and NB-S1 (b7 alone, table 4.2.5.1); `gsm` is GSM without
+    EC-GSM-IoT (table 4.2.5.2: b8 with b4 b3 = 01). What the card holds decodes to what the profile says."""
+    from simtool.encoding import efs
+    from simtool.profile.identity import Identity
+    from simtool.profile.render import render
+
+    profile = load_profile(path)
+    image = render(profile, Identity.sample())
+    raw = image.files["MF/ADF.USIM/EF.OPLMNwACT"]
+    entries = efs.OPLMNWACT.decode(raw)
+    for entry, p in zip(entries, profile.oplmn_wact, strict=False):
+        want = {"eutran": {"eutran_wb", "eutran_nb"}, "gsm": {"gsm"}, "utran": {"utran"}, "ngran": {"ngran"}}
+        assert set(entry["act"]) == set().union(*(want[a] for a in p.act))
+        assert "ec_gsm_iot" not in entry["act"]
+    assert raw[3:5] in (bytes.fromhex("4084"), bytes.fromhex("C084"))  # E-UTRAN (+UTRAN) + GSM only
