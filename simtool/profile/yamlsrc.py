@@ -53,12 +53,12 @@ class _Loader(yaml.SafeLoader):
             raise YamlSyntaxError(self.line + 1, f"nested deeper than {MAX_DEPTH} levels")
         super().fetch_flow_collection_start(token_class)
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         line = event.start_mark.line + 1
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
-            if id(node) not in self._extent:  # the alias points into the node it is part of
+            if node is None or id(node) not in self._extent:  # the alias points into the node it is part of
                 raise YamlSyntaxError(line, f"recursive alias *{event.anchor}")
             nodes, height = self._extent[id(node)]
             self._count(nodes, line, f" (alias *{event.anchor} stands for {nodes} nodes)")
