@@ -90,7 +90,7 @@ class ReaderStats:
     """What the live display shows per reader."""
 
     name: str
-    state: str = ReaderState.STARTING
+    state: ReaderState = ReaderState.STARTING
     iccid: str | None = None
     done: int = 0
     failed: int = 0
@@ -390,7 +390,7 @@ class Runner:
         st.iccid = None
         self.emit("reader", reader=src.name, state=ReaderState.DONE)
 
-    def _one(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> str:
+    def _one(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> Outcome:
         """Recognise the card, take its identity and flash it; returns the outcome."""
         try:
             card, row = self._look(slot)
@@ -420,7 +420,7 @@ class Runner:
                            now=self.clock(), owner_dead=dead, room=not self._max_reached())
 
     def _act(self, src: CardSource, slot: CardSlot, st: ReaderStats, card: CardFacts,
-             row: IdentityRow | None) -> str:
+             row: IdentityRow | None) -> Outcome:
         """Do what `decide_card` says about this card."""
         v = self._verdict(card, row)
         if v.action is Action.SKIP:
@@ -451,7 +451,7 @@ class Runner:
             return self._refuse(st, src, row.iccid, f"ICCID {row.iccid}: damaged ledger row: {_reason(e)}")
         return self._flash(src, slot, st, row, sec, probe=False)
 
-    def _lease_fresh(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> str:
+    def _lease_fresh(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> Outcome:
         """A blank card: the next free identity whose secrets open."""
         while True:
             row = self.ledger.lease_next(self.batch.id, self.owner, src.name, self.opt.lease_ttl, self.clock())
@@ -479,7 +479,7 @@ class Runner:
             return None
 
     def _refuse(self, st: ReaderStats, src: CardSource, iccid: str | None, reason: str,
-                logged: bool = False) -> str:
+                logged: bool = False) -> Outcome:
         st.refused += 1
         if not logged:  # a refusal of the ledger's own has its event already
             self.ledger.add_event(self.batch.id, REFUSED, reason, iccid=iccid, reader=src.name, station=self.owner)
@@ -487,7 +487,7 @@ class Runner:
         return Outcome.REFUSED
 
     def _flash(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow, sec: CardSecrets,
-               probe: bool) -> str:
+               probe: bool) -> Outcome:
         from simtool.personalize.flash import flash
 
         st.state, st.iccid = ReaderState.FLASHING, row.iccid
@@ -548,7 +548,7 @@ class Runner:
         return Outcome.VERIFIED
 
     def _failed(self, src: CardSource, st: ReaderStats, row: IdentityRow, reason: str, t0: float,
-                mark: bool = True) -> str:
+                mark: bool = True) -> Outcome:
         st.failed += 1
         if mark:
             try:
