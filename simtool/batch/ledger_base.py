@@ -41,13 +41,14 @@ from simtool.batch.lifecycle import (  # the states, re-exported for the ledger'
     VERIFIED,
     VOIDED,
     WRITING,
+    State,
 )
 from simtool.errors import InputError, SimtoolError
 
 __all__ = ["EV_CREATED", "EV_EXPORTED", "EV_READER_STOP", "EV_RUN_START", "EV_RUN_STOP", "FAILED", "FREE", "LEASED",
            "ON_A_CARD", "REFUSED", "STATES", "TERMINAL", "VERIFIED", "VOIDED", "WRITING", "BatchRecord", "DamagedRow",
            "Event", "IdentityRow", "Ledger", "LedgerConflict", "LedgerError", "NewIdentity", "OverlapError", "Range",
-           "now_iso", "redact_url"]
+           "State", "now_iso", "redact_url"]
 
 # Batch-level event kinds (the `state` column of an event that names no identity).
 EV_CREATED, EV_RUN_START, EV_RUN_STOP, EV_READER_STOP, EV_EXPORTED = (

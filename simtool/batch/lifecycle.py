@@ -17,11 +17,25 @@ operation was refused and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Protocol
 
-FREE, LEASED, WRITING, VERIFIED, FAILED, VOIDED = "free", "leased", "writing", "verified", "failed", "voided"
-STATES = (FREE, LEASED, WRITING, VERIFIED, FAILED, VOIDED)
+
+class State(StrEnum):
+    """An identity's state. The values are stored in ledgers and printed in --json: they never change."""
+
+    FREE = "free"
+    LEASED = "leased"
+    WRITING = "writing"
+    VERIFIED = "verified"
+    FAILED = "failed"
+    VOIDED = "voided"
+
+
+# the names every module imported before `State` existed
+FREE, LEASED, WRITING, VERIFIED, FAILED, VOIDED = (State.FREE, State.LEASED, State.WRITING, State.VERIFIED,
+                                                   State.FAILED, State.VOIDED)
+STATES = tuple(State)
 TERMINAL = frozenset({VERIFIED, FAILED, VOIDED})
 # States in which a card may hold the identity: never issued again, never reclaimed by a lease timeout.
 ON_A_CARD = frozenset({WRITING, FAILED, VERIFIED})

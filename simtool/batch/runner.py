@@ -21,11 +21,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from simtool.batch import liveness
+from simtool.batch.decide import Action, CardFacts, Outcome, ReaderState, Verdict, decide_card
 from simtool.batch.feed import EV_FILE_REJECTED, CardSlot, CardSource, EmuFeed
 from simtool.batch.keys import CardSecrets, Sealer
 from simtool.batch.ledger import (
@@ -35,6 +36,7 @@ from simtool.batch.ledger import (
     FAILED,
     FREE,
     LEASED,
+    REFUSED,
     VERIFIED,
     VOIDED,
     WRITING,
@@ -45,7 +47,7 @@ from simtool.batch.ledger import (
     now_iso,
 )
 from simtool.crypto.secrets import SecretError
-from simtool.errors import GuardError, InputError, NoCardError, SimtoolError
+from simtool.errors import CardError, GuardError, InputError, NoCardError, SimtoolError
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ class ReaderStats:
     """What the live display shows per reader."""
 
     name: str
-    state: str = "starting"
+    state: ReaderState = ReaderState.STARTING
     iccid: str | None = None
     done: int = 0
     failed: int = 0
@@ -101,7 +103,8 @@ class ReaderStats:
     def cards_per_min(self, now: float | None = None) -> float:
         if self.first_start is None or not self.done:
             return 0.0
-        end = self.last_end if self.state in ("done", "stopped") and self.last_end else (now or time.monotonic())
+        ended = self.state in (ReaderState.DONE, ReaderState.STOPPED) and self.last_end
+        end = self.last_end if ended and self.last_end else (now or time.monotonic())
         return 60.0 * self.done / max(end - self.first_start, 1e-6)
 
 
@@ -180,7 +183,7 @@ class Runner:
         def told(dest: Path, reason: str) -> None:
             detail = f"{dest.name}: {reason}; moved to {dest.parent}/"
             self.ledger.add_event(self.batch.id, EV_FILE_REJECTED, detail, reader=src.name, station=self.owner)
-            self.emit("card", reader=src.name, state="rejected", detail=detail)
+            self.emit("card", reader=src.name, state=Outcome.REJECTED, detail=detail)
         return told
 
     # -- what the batch still needs -------------------------------------------------------------------
@@ -297,7 +300,7 @@ class Runner:
         s = RunSummary(self.batch.id, self.owner, counts, self.stats, time.monotonic() - self.started,
                        interrupted=self.interrupted, waiting=waiting)
         left = counts[FREE] + counts[LEASED] + counts[WRITING]
-        stopped = [r for r in self.stats if r.state == "stopped"]
+        stopped = [r for r in self.stats if r.state == ReaderState.STOPPED]
         if self.interrupted:
             s.exit_code, s.reason = 130, f"stopped by Ctrl-C; {left} identities left"
         elif left == 0:
@@ -350,89 +353,91 @@ class Runner:
         consecutive = 0
         try:
             while not self.stop.is_set():
-                st.state, st.iccid = "waiting", None
+                st.state, st.iccid = ReaderState.WAITING, None
                 slot = src.next_card(self.stop, self.complete)
                 if slot is None:
                     break
                 outcome = self._one(src, slot, st)
                 self._fresh_done(slot)
-                if outcome == "unused":
+                if outcome == Outcome.UNUSED:
                     if src.finite:  # a feed: the card stays in the tray for a later run
                         src.finish(slot, outcome, self.stop)
                         break
-                    self.emit("card", reader=src.name, state="unused", detail="no identity left for this card; "
-                              "take it out")
-                    src.finish(slot, "skipped", self.stop)  # a person's reader: wait for the card to go
+                    self.emit("card", reader=src.name, state=Outcome.UNUSED, detail="no identity left for this "
+                              "card; take it out")
+                    src.finish(slot, Outcome.SKIPPED, self.stop)  # a person's reader: wait for the card to go
                     continue
                 src.finish(slot, outcome, self.stop)
                 st.last_end = time.monotonic()
-                if outcome in ("failed", "refused"):
+                if outcome in (Outcome.FAILED, Outcome.REFUSED):
                     consecutive += 1
-                elif outcome == "verified":
+                elif outcome == Outcome.VERIFIED:
                     consecutive = 0
                 if consecutive >= self.opt.max_failures:
-                    st.state = "stopped"
+                    st.state = ReaderState.STOPPED
                     st.note = f"stopped after {consecutive} consecutive failed cards (--max-failures)"
                     self.ledger.add_event(self.batch.id, EV_READER_STOP, st.note, reader=src.name,
                                           station=self.owner)
-                    self.emit("reader", reader=src.name, state="stopped", detail=st.note)
+                    self.emit("reader", reader=src.name, state=ReaderState.STOPPED, detail=st.note)
                     return
         except Exception as e:  # a reader that breaks stops alone, saying why; the others go on
-            st.state = "stopped"
+            st.state = ReaderState.STOPPED
             st.note = f"reader error: {_reason(e)}"
             log.debug("reader %s", src.name, exc_info=True)
-            self.emit("reader", reader=src.name, state="stopped", detail=st.note)
+            self.emit("reader", reader=src.name, state=ReaderState.STOPPED, detail=st.note)
             return
-        st.state = "done"
+        st.state = ReaderState.DONE
         st.iccid = None
-        self.emit("reader", reader=src.name, state="done")
+        self.emit("reader", reader=src.name, state=ReaderState.DONE)
 
-    def _one(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> str:
+    def _one(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> Outcome:
         """Recognise the card, take its identity and flash it; returns the outcome."""
+        try:
+            card, row = self._look(slot)
+        except SimtoolError as e:
+            return self._refuse(st, src, None, _reason(e))
+        return self._act(src, slot, st, card, row)
+
+    def _look(self, slot: CardSlot) -> tuple[CardFacts, IdentityRow | None]:
+        """What the card and the ledger say about the card in the reader: its model (from the ATR), its row by
+        the journal's `card_ref`, else (a pre-printed batch) by the ICCID it carries."""
+        from simtool.fs.cardmodel import model_for_atr
         from simtool.personalize.flash import read_card_iccid
 
         reader = slot.reader
-        row: IdentityRow | None = None
-        try:
-            if slot.card_ref:
-                row = self.ledger.find(self.batch.id, card_ref=slot.card_ref)
-            if row is None and self.batch.preprinted:
-                iccid = read_card_iccid(reader)
-                if not iccid:
-                    return self._refuse(st, src, None, "blank card, but this batch's cards carry the vendor's "
-                                        "ICCIDs")
-                row = self.ledger.get(self.batch.id, iccid)
-                if row is None:
-                    return self._refuse(st, src, iccid, f"the card carries ICCID {iccid}, not in batch "
-                                        f"{self.batch.id}")
-        except SimtoolError as e:
-            return self._refuse(st, src, None, _reason(e))
-        if row is not None:
-            return self._recognised(src, slot, st, row)
-        if not self._take_slot():
-            return "unused"
-        while True:
-            row = self.ledger.lease_next(self.batch.id, self.owner, src.name, self.opt.lease_ttl, self.clock())
-            self._fresh_done(slot)
-            if row is None:
-                self._give_back_slot()
-                return "unused"
-            sec = self._secrets_or_set_aside(row, src)
-            if sec is not None:
-                return self._flash(src, slot, st, row, sec, probe=True)
+        atr = reader.atr
+        model = model_for_atr(atr)
+        row = self.ledger.find(self.batch.id, card_ref=slot.card_ref) if slot.card_ref else None
+        iccid = None
+        if row is None and self.batch.preprinted:
+            iccid = read_card_iccid(reader)
+            row = self.ledger.get(self.batch.id, iccid) if iccid else None
+        return CardFacts(slot.card_ref, iccid, None, model.name if model else None, atr), row
 
-    def _recognised(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow) -> str:
-        if row.state == VERIFIED:
+    def _verdict(self, card: CardFacts, row: IdentityRow | None) -> Verdict:
+        dead = row is not None and row.lease_owner not in (None, self.owner) and _owner_dead(row.lease_owner)
+        return decide_card(card, row, batch_id=self.batch.id, preprinted=self.batch.preprinted, owner=self.owner,
+                           now=self.clock(), owner_dead=dead, room=not self._max_reached())
+
+    def _act(self, src: CardSource, slot: CardSlot, st: ReaderStats, card: CardFacts,
+             row: IdentityRow | None) -> Outcome:
+        """Do what `decide_card` says about this card."""
+        v = self._verdict(card, row)
+        if v.action is Action.SKIP:
             st.skipped += 1
-            self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state="skipped",
-                      detail="the card came back already verified")
-            return "skipped"
-        if row.state == VOIDED:
-            return self._refuse(st, src, row.iccid, f"ICCID {row.iccid} was voided ({row.reason})")
-        if not self._take_slot():
-            return "unused"
-        if row.lease_owner not in (None, self.owner) and _owner_dead(row.lease_owner):
-            # its station died after this one started: its card is here, so take it back at once
+            assert row is not None
+            self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=Outcome.SKIPPED,
+                      detail=v.reason)
+            return Outcome.SKIPPED
+        if v.action is Action.REFUSE:
+            return self._refuse(st, src, row.iccid if row else card.iccid, v.reason)
+        if v.action is Action.UNUSED or not self._take_slot():  # the slot is taken under the lock, at once
+            return Outcome.UNUSED
+        if v.action is Action.LEASE:
+            return self._lease_fresh(src, slot, st)
+        assert row is not None
+        if v.action is Action.RECLAIM_CLAIM:
+            assert row.lease_owner is not None
             self.ledger.reclaim(self.batch.id, self.clock(), [row.lease_owner])
         try:
             row = self.ledger.claim(self.batch.id, row.iccid, self.owner, src.name, self.opt.lease_ttl,
@@ -445,6 +450,18 @@ class Runner:
             self._give_back_slot()
             return self._refuse(st, src, row.iccid, f"ICCID {row.iccid}: damaged ledger row: {_reason(e)}")
         return self._flash(src, slot, st, row, sec, probe=False)
+
+    def _lease_fresh(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> Outcome:
+        """A blank card: the next free identity whose secrets open."""
+        while True:
+            row = self.ledger.lease_next(self.batch.id, self.owner, src.name, self.opt.lease_ttl, self.clock())
+            self._fresh_done(slot)
+            if row is None:
+                self._give_back_slot()
+                return Outcome.UNUSED
+            sec = self._secrets_or_set_aside(row, src)
+            if sec is not None:
+                return self._flash(src, slot, st, row, sec, probe=True)
 
     def _secrets_or_set_aside(self, row: IdentityRow, src: CardSource | None) -> CardSecrets | None:
         """The row's secrets; None when they do not open (the key's KCV was checked: the row is damaged), after
@@ -462,18 +479,18 @@ class Runner:
             return None
 
     def _refuse(self, st: ReaderStats, src: CardSource, iccid: str | None, reason: str,
-                logged: bool = False) -> str:
+                logged: bool = False) -> Outcome:
         st.refused += 1
         if not logged:  # a refusal of the ledger's own has its event already
-            self.ledger.add_event(self.batch.id, "refused", reason, iccid=iccid, reader=src.name, station=self.owner)
-        self.emit("card", reader=src.name, iccid=iccid, state="refused", detail=reason)
-        return "refused"
+            self.ledger.add_event(self.batch.id, REFUSED, reason, iccid=iccid, reader=src.name, station=self.owner)
+        self.emit("card", reader=src.name, iccid=iccid, state=Outcome.REFUSED, detail=reason)
+        return Outcome.REFUSED
 
     def _flash(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow, sec: CardSecrets,
-               probe: bool) -> str:
+               probe: bool) -> Outcome:
         from simtool.personalize.flash import flash
 
-        st.state, st.iccid = "flashing", row.iccid
+        st.state, st.iccid = ReaderState.FLASHING, row.iccid
         if st.first_start is None:
             st.first_start = time.monotonic()
         t0 = time.monotonic()
@@ -510,12 +527,11 @@ class Runner:
                 self._give_back_slot()
                 return self._refuse(st, src, row.iccid, reason, logged=True)
             self._release(row, src, reason)
-            if probe and isinstance(e, GuardError):
-                other = self._probe(slot)
-                if other is not None and other.iccid != row.iccid:
-                    self._give_back_slot()
-                    return self._recognised(src, slot, st, other)
             self._give_back_slot()
+            if probe and isinstance(e, GuardError):
+                card, other = self._probe(slot)
+                if other is not None and other.iccid != row.iccid:
+                    return self._act(src, slot, st, card, other)
             return self._refuse(st, src, row.iccid, reason)
         seconds = time.monotonic() - t0
         apdus = sum(p["apdus"] for p in result.phases.values())
@@ -529,10 +545,10 @@ class Runner:
         st.done += 1
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=VERIFIED,
                   seconds=round(seconds, 3), apdus=apdus, model=result.model)
-        return "verified"
+        return Outcome.VERIFIED
 
     def _failed(self, src: CardSource, st: ReaderStats, row: IdentityRow, reason: str, t0: float,
-                mark: bool = True) -> str:
+                mark: bool = True) -> Outcome:
         st.failed += 1
         if mark:
             try:
@@ -541,37 +557,50 @@ class Runner:
                 reason += f" (ledger: {e})"
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=FAILED, detail=reason,
                   seconds=round(time.monotonic() - t0, 3))
-        return "failed"
+        return Outcome.FAILED
 
     def _release(self, row: IdentityRow, src: CardSource, reason: str) -> None:
         """Nothing was written: the identity goes back to free (if it is still ours)."""
         with contextlib.suppress(LedgerConflict):
             self.ledger.release(row.iccid, self.owner, f"card on {src.name} not written: {reason}", token=row.token)
 
-    def _probe(self, slot: CardSlot) -> IdentityRow | None:
+    def _probe(self, slot: CardSlot) -> tuple[CardFacts, IdentityRow | None]:
         """A guard refused a card we took for blank: does it carry one of this batch's identities (a card that
-        was being written when a station died)? ICCID first; then IMSI, readable while ADM1 is verified."""
+        was being written when a station died)? ICCID first; then IMSI, readable while ADM1 is verified, at the
+        path of the model its ATR names. A card error means "not one of ours" (the guard's refusal stands);
+        anything else is a bug in a lower layer, raised as a reader error with its type and message."""
         from simtool.commands import uicc
         from simtool.encoding.efs import IMSI
-        from simtool.fs import DEFAULT_MODEL
+        from simtool.fs.cardmodel import model_for_atr
         from simtool.personalize import plan
         from simtool.personalize.flash import read_card_iccid
 
         reader = slot.reader
+        card = CardFacts(slot.card_ref)
         try:
+            atr = reader.atr
+            model = model_for_atr(atr)
+            card = CardFacts(slot.card_ref, model=model.name if model else None, atr=atr)
             iccid = read_card_iccid(reader)
             if iccid:
-                return self.ledger.get(self.batch.id, iccid)
-            fs = DEFAULT_MODEL.fs
+                return replace(card, iccid=iccid), self.ledger.get(self.batch.id, iccid)
+            if model is None:
+                return card, None
+            fs = model.fs
             reader.send(plan.df_select(fs, "MF/ADF.USIM")).check("SELECT ADF.USIM")
             ef = fs["MF/ADF.USIM/EF.IMSI"].ef
             resp = reader.send(uicc.read_binary(0, ef.size, sfi=ef.sfi))
             if not resp.ok:
-                return None
+                return card, None
             imsi = IMSI.decode(resp.data)
-            return self.ledger.find(self.batch.id, imsi=imsi) if imsi else None
-        except Exception:
-            return None
+            card = replace(card, imsi=imsi or None)
+            return card, self.ledger.find(self.batch.id, imsi=imsi) if imsi else None
+        except SimtoolError as e:
+            log.debug("probe on %s: %s", reader.name, e)
+            return card, None
+        except Exception as e:
+            raise CardError(f"{reader.name}: reading the card's ICCID and IMSI failed: {type(e).__name__}: {e}") \
+                from e
 
 
 def identity_for(row: IdentityRow, sec: CardSecrets) -> Any:
