@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from simtool.emulator.card import Card
+from simtool.emulator.tray import next_iccid
 from simtool.errors import InputError, NoCardError
 from simtool.fs import Cond
 from simtool.transport import vpcd
@@ -100,7 +101,7 @@ class FakeVpcd:
 
 
 class Counted:
-    """A count the card's threads raise (bytes its FrameReaders took off their sockets, refused connects) and the
+    """A count the card's threads raise (bytes its slots took off their sockets, refused connects) and the
     test waits on: the card has done it, whatever the timing."""
 
     def __init__(self) -> None:
@@ -134,7 +135,7 @@ def _count_calls(monkeypatch, cls: type, name: str, amount: Callable) -> Counted
 @pytest.fixture
 def peer(monkeypatch):
     p = FakeVpcd()
-    p.card_reads = _count_calls(monkeypatch, FrameReader, "_fill", lambda r, before, _: len(r.buf) - before)
+    p.card_reads = _count_calls(monkeypatch, vpcd.Slot, "_recv", lambda _s, _b, data: len(data))
     yield p
     p.close()
 
@@ -330,7 +331,7 @@ def test_feed_eject_puts_a_fresh_blank_card_in(peer: FakeVpcd, tmp_path: Path) -
         assert first == b"\x90\x00"
         assert peer.ask(bytes.fromhex("00B0000A0A"))  # noise; any SW
         answer = send_control(tmp_path / "control.sock", {"cmd": "eject", "slot": 0})
-        assert answer["ejected"].endswith("card-0001.json") and answer["inserted"].endswith("card-0002.json")
+        assert answer["ejected"].endswith("card-000001.json") and answer["inserted"].endswith("card-000002.json")
         assert peer.recv() is None  # the old card left
         peer.accept()  # the new one arrives
         assert peer.atr() == Card.blank(adm=ADM, protocol="T=1").atr
@@ -342,8 +343,8 @@ def test_feed_eject_puts_a_fresh_blank_card_in(peer: FakeVpcd, tmp_path: Path) -
 
         assert ICCID.decode(raw[:-2]) == "8931080000000000027"
         status = send_control(tmp_path / "control.sock", {"cmd": "status"})
-        assert status["slots"][0]["card"].endswith("card-0002.json")
-    assert sorted(p.name for p in tmp_path.glob("card-*.json")) == ["card-0001.json", "card-0002.json"]
+        assert status["slots"][0]["card"].endswith("card-000002.json")
+    assert sorted(p.name for p in tmp_path.glob("card-*.json")) == ["card-000001.json", "card-000002.json"]
     assert not (tmp_path / "control.sock").exists()
 
 
@@ -402,9 +403,9 @@ def test_next_iccid_keeps_luhn_valid() -> None:
     from simtool.profile.luhn import luhn_ok
 
     first = "8931080000000000019"
-    got = [vpcd._next_iccid(first, n) for n in range(12)]
+    got = [next_iccid(first, n) for n in range(12)]
     assert got[0] == first and len(set(got)) == 12 and all(luhn_ok(x) and len(x) == 19 for x in got)
-    assert vpcd._next_iccid("893108000000000001", 2) == "893108000000000003"  # no Luhn digit: plain count
+    assert next_iccid("893108000000000001", 2) == "893108000000000003"  # no Luhn digit: plain count
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------
@@ -426,11 +427,11 @@ def test_cli_serve_and_eject_with_feed_then_sigterm(peer: FakeVpcd, tmp_path: Pa
         peer.accept(timeout=10)
         assert peer.atr() == Card.blank(adm=ADM).atr
         status = json.loads(_json_document(proc))
-        assert status["slots"][0]["card"].endswith("card-0001.json")
+        assert status["slots"][0]["card"].endswith("card-000001.json")
         out = subprocess.run([sys.executable, "-m", "simtool", "emulator", "eject", "--slot", "0", "--feed",
                               str(feed), "--json"], capture_output=True, env=_env(), timeout=20)
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout)["inserted"].endswith("card-0002.json")
+        assert json.loads(out.stdout)["inserted"].endswith("card-000002.json")
         assert peer.recv() is None
         peer.accept()
         assert peer.atr()
@@ -438,7 +439,7 @@ def test_cli_serve_and_eject_with_feed_then_sigterm(peer: FakeVpcd, tmp_path: Pa
         assert proc.wait(10) == 0
         assert peer.recv() is None  # closed cleanly
         assert not (feed / "control.sock").exists()
-        assert json.loads((feed / "card-0002.json").read_text())["format"]  # durable state files
+        assert json.loads((feed / "card-000002.json").read_text())["format"]  # durable state files
     finally:
         if proc.poll() is None:
             proc.kill()
