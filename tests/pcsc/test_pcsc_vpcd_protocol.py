@@ -27,6 +27,7 @@ from simtool.transport.vpcd import (
     CTRL_OFF,
     CTRL_ON,
     CTRL_RESET,
+    MAX_PAYLOAD,
     Feed,
     FrameReader,
     PortLock,
@@ -34,6 +35,17 @@ from simtool.transport.vpcd import (
     VpcdCardServer,
     frame,
     send_control,
+)
+from simtool.transport.vpcd_protocol import (
+    Apdu,
+    Deframer,
+    GetAtr,
+    PowerOff,
+    PowerOn,
+    Reset,
+    UnknownControl,
+    VpcdProtocol,
+    decode,
 )
 
 ADM = bytes.fromhex("3131313131313131")
@@ -174,6 +186,100 @@ def test_frame_reader_reassembles_split_and_coalesced_messages() -> None:
         assert r.read() is None  # closed mid-message: the card was removed
     finally:
         b.close()
+
+
+# --- the protocol core, sans I/O: byte streams in, events out ---------------------------------------------------
+
+STREAM_MESSAGES = [b"\x01", b"\x04", bytes.fromhex("00A4000C023F00"), b"", b"\x02", b"\xaa" * 600, b"\x07", b"\x00",
+                   bytes.fromhex("0120"), b"\x55" * MAX_PAYLOAD]
+STREAM_EVENTS = [PowerOn(), GetAtr(), Apdu(bytes.fromhex("00A4000C023F00")), Apdu(b""), Reset(), Apdu(b"\xaa" * 600),
+                 UnknownControl(7), PowerOff(), Apdu(bytes.fromhex("0120")), Apdu(b"\x55" * MAX_PAYLOAD)]
+
+
+def _events(chunks) -> tuple[list, VpcdProtocol]:
+    proto = VpcdProtocol()
+    out = []
+    for chunk in chunks:
+        out += proto.receive(chunk)
+    return out, proto
+
+
+def test_protocol_decodes_each_message_kind() -> None:
+    assert [decode(bytes([c])) for c in (CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR)] == [PowerOff(), PowerOn(), Reset(),
+                                                                                       GetAtr()]
+    assert decode(b"\x03") == UnknownControl(3) and decode(b"\xff") == UnknownControl(0xFF)
+    assert decode(b"\x01\x00") == Apdu(b"\x01\x00")  # only a 1-byte message is a control message
+    assert decode(b"") == Apdu(b"")
+
+
+def test_protocol_events_do_not_depend_on_how_tcp_cuts_the_stream() -> None:
+    data = b"".join(frame(m) for m in STREAM_MESSAGES)
+    whole, proto = _events([data])
+    assert whole == STREAM_EVENTS and proto.pending == 0
+    small = b"".join(frame(m) for m in STREAM_MESSAGES[:-1])  # every two-piece cut of the small frames
+    for cut in range(len(small) + 1):
+        assert _events([small[:cut], small[cut:]])[0] == STREAM_EVENTS[:-1], cut
+    byte_by_byte, proto = _events([small[i : i + 1] for i in range(len(small))])
+    assert byte_by_byte == STREAM_EVENTS[:-1] and proto.pending == 0
+    vpcd_style = [piece for m in STREAM_MESSAGES for piece in (frame(m)[:2], frame(m)[2:])]  # length, then payload
+    assert _events(vpcd_style)[0] == STREAM_EVENTS
+
+
+def test_protocol_keeps_an_incomplete_tail_for_the_next_receive() -> None:
+    proto = VpcdProtocol()
+    assert proto.receive(frame(b"\x04") + b"\x00") == [GetAtr()] and proto.pending == 1
+    assert proto.receive(b"\x05\x00\xa4") == [] and proto.pending == 4
+    assert proto.receive(b"\x00\x0c\x02" + frame(b"\x00")) == [Apdu(bytes.fromhex("00A4000C02")), PowerOff()]
+    assert proto.pending == 0
+    assert VpcdProtocol().pending == 0  # a new connection starts clean: nothing of a half message carries over
+
+
+def test_protocol_replies_are_framed_and_bounded() -> None:
+    assert VpcdProtocol.reply(b"\x90\x00") == b"\x00\x02\x90\x00"
+    atr = bytes.fromhex("3B9F96801FC78031A073BE21136743200718000001A5")
+    assert VpcdProtocol.reply(atr) == bytes([0, len(atr)]) + atr
+    with pytest.raises(ValueError, match="too long"):
+        VpcdProtocol.reply(b"\x00" * (MAX_PAYLOAD + 1))
+
+
+class ByteStreamSocket:
+    """Stands in for the slot's socket: `recv` hands out the given chunks, `sendall` collects what the card
+    wrote. No network: the pump is run over plain bytes."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.sent = bytearray()
+
+    def recv(self, _n: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+
+def _pump(chunks: list[bytes]) -> tuple[vpcd.Slot, Card, list[bytes]]:
+    card = Card.blank(adm=ADM)
+    slot = vpcd.Slot(0, 1, "127.0.0.1", card)
+    sock = ByteStreamSocket(chunks)
+    slot._session(sock, card)  # type: ignore[arg-type]
+    reader = Deframer()
+    replies = reader.feed(bytes(sock.sent))
+    assert reader.pending == 0
+    return slot, card, replies
+
+
+def test_pump_answers_a_byte_stream_the_same_however_it_is_cut() -> None:
+    script = [b"\x01", b"\x04", VERIFY_PIN1, b"\x09", PIN1_STATUS, b"\x04"]
+    data = b"".join(frame(m) for m in script)
+    for chunks in ([data], [data[i : i + 1] for i in range(len(data))], [data[:3], data[3:17], data[17:]]):
+        slot, card, replies = _pump(chunks)
+        assert replies == [card.atr, b"\x90\x00", b"\x63\xc3", card.atr]  # the ATR at any time; no reply to 09
+        assert Cond.PIN1 in card.verified and slot.powered and slot.apdus == 2  # control bytes are no APDUs
+    for ctrl in (CTRL_RESET, CTRL_ON):  # a reset (or a power-on) after the verify: the card forgets it
+        slot, card, replies = _pump([data + frame(bytes([ctrl]))])
+        assert Cond.PIN1 not in card.verified and slot.powered
+    slot, card, _ = _pump([data + frame(b"\x00")])
+    assert not slot.powered
 
 
 # --- the protocol -----------------------------------------------------------------------------------------------
