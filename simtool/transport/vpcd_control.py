@@ -138,6 +138,9 @@ def send_control(path: str | os.PathLike[str], request: dict[str, Any], timeout:
         reply = json.loads(line)
     except ValueError:
         raise NoCardError(f"{path}: the emulator server gave no answer") from None
+    if not isinstance(reply, dict):
+        raise NoCardError(f"{path}: the emulator server gave no answer")
     if not reply.get("ok"):
         raise InputError(f"emulator server: {reply.get('error', 'request refused')}")
-    return reply
+    out: dict[str, Any] = reply
+    return out
