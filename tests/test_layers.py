@@ -44,3 +44,11 @@ def test_layering(path):
         if ORDER.index(target) > level or target in SAME_LEVEL.get(own, set()):
             bad.append(f"{path.relative_to(ROOT)}:{lineno}: {own} imports {target}")
     assert bad == []
+
+
+def test_the_factory_reaches_cards_only_through_transports():
+    """DESIGN.md §2: `batch` gets its emulated cards from `transport` (emu:, emu-feed:), never from the
+    emulator itself; the import walk also sees imports inside functions."""
+    bad = [f"{p.relative_to(ROOT)}:{ln}" for p in (ROOT / "batch").rglob("*.py")
+           for ln, target in _imports(p) if target == "emulator"]
+    assert bad == []

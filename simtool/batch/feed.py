@@ -1,14 +1,15 @@
 """Where a batch run gets its cards: one `CardSource` per reader.
 
-- `emu-feed:DIR[?latency_ms=N&protocol=T=1]`: an in-process stack of emulated cards, as a vendor's tray.
-  Each card is a state file `DIR/card-NNNNNN.json` (durable per write, like EEPROM); a card the run is done
-  with moves to `DIR/done/` (verified) or `DIR/rejected/` (failed or refused), and a fresh blank card with the
-  batch's vendor ADM1 (and the vendor's ICCID, for pre-printed batches) appears. A card still in DIR after a
-  crash is presented first when the run starts again. A card file that is damaged (empty, not JSON, another
-  version, truncated) is no card: it moves to `DIR/rejected/`, the run records why (a `card-file-rejected`
-  event, and a line on screen) and the reader goes on with the next card. A vendor ICCID printed on a card
-  in DIR or in `DIR/rejected/` is never printed on a second card. `emu-feed:` with no DIR keeps the cards
-  in memory.
+- `emu-feed:DIR[?latency_ms=N&protocol=T=1]`: an in-process stack of emulated cards, as a vendor's tray
+  (the reader is simtool.transport.emufeed on the emulator's tray; the factory reaches cards only through
+  transports). Each card is a state file `DIR/card-NNNNNN.json` (durable per write, like EEPROM); a card the
+  run is done with moves to `DIR/done/` (verified) or `DIR/rejected/` (failed or refused), and a fresh blank
+  card with the batch's vendor ADM1 (and the vendor's ICCID, for pre-printed batches) appears. A card still
+  in DIR after a crash is presented first when the run starts again. A card file that is damaged (empty, not
+  JSON, another version, truncated) is no card: it moves to `DIR/rejected/`, the run records why (a
+  `card-file-rejected` event, and a line on screen) and the reader goes on with the next card. A vendor
+  ICCID printed on a card in DIR or in `DIR/rejected/` is never printed on a second card. `emu-feed:` with
+  no DIR keeps the cards in memory.
 - `pcsc:N` / `pcsc:NAME` (also a vpcd `--feed` slot): waits for a card to be inserted, and after it for the
   card to be removed. With `?eject=CONTROL_SOCKET&slot=K` (a vpcd feed server) the run asks the server to
   take the card out itself.
@@ -20,12 +21,6 @@ written when the station died is recognised even before its ICCID was written.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import itertools
-import os
-import re
-import secrets
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -33,12 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from simtool.emulator.blank import create_card_file
-from simtool.emulator.card import Card
-from simtool.emulator.state import CardFile, CardFileError
 from simtool.errors import InputError, NoCardError
 from simtool.transport.base import Reader
-from simtool.transport.emulated import EmulatedTransport
+from simtool.transport.emufeed import OUTCOME_DIRS, EmuFeedTray
 
 # What a source needs to make a fresh card: (vendor ADM1, vendor-printed ICCID or None), or None when the batch
 # has nothing left for a fresh card.
@@ -46,11 +38,8 @@ NewCard = Callable[[], "tuple[bytes, str | None] | None"]
 # Told when a tray sets aside a file that is no card: (where the file is now, why).
 RejectFile = Callable[[Path, str], None]
 EV_FILE_REJECTED = "card-file-rejected"  # the ledger event of a damaged card file set aside
-OUTCOME_DIRS = {"verified": "done", "skipped": "done", "failed": "rejected", "refused": "rejected"}
-_CARD_RE = re.compile(r"^card-(\d{6,})\.json$")
-_SET_ASIDE_RE = re.compile(r"^card-(\d{6,})\.json(\.\d+)?$")  # in done/ or rejected/: `.N` after a clash
-_TEMP_RE = re.compile(r"^\.card-\d{6,}\.json\..+\.tmp$")  # CardFile's temp files, left by a crash
-_mem_ids = itertools.count(1)
+__all__ = ["EV_FILE_REJECTED", "OUTCOME_DIRS", "CardSlot", "CardSource", "EmuFeed", "EmuFile", "PcscSource",
+           "all_pcsc_sources", "open_source"]
 
 
 @dataclass
@@ -110,141 +99,40 @@ def _latency(uri: str, params: dict[str, str]) -> float:
 
 
 class EmuFeed(CardSource):
+    """`emu-feed:`: the transport's tray of emulated cards (simtool.transport.emufeed) as a card source."""
+
     def __init__(self, uri: str) -> None:
-        rest, params = _params(uri.removeprefix("emu-feed:"))
-        self.uri = uri
-        self.latency_ms = _latency(uri, params)
-        self.protocol = params.get("protocol", "T=0")
-        if self.protocol not in ("T=0", "T=1"):
-            raise InputError(f"--reader {uri}: protocol must be T=0 or T=1")
-        self.directory = Path(rest).resolve() if rest else None
-        # In memory, card references must not repeat across runs: a journal entry must never match a new card.
-        self.name = f"emu-feed:{self.directory}" if self.directory else f"emu-feed:mem{next(_mem_ids)}"
-        self._ref_prefix = self.name if self.directory else f"{self.name}-{secrets.token_hex(4)}"
-        self._mem_count = itertools.count(1)
-        self._lock_fd: int | None = None
-        if self.directory is not None:
-            try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self._lock_fd = os.open(self.directory / ".feed.lock", os.O_CREAT | os.O_RDWR, 0o600)
-            except OSError as e:
-                raise InputError(f"--reader {uri}: cannot use {self.directory}: {e.strerror}") from None
-            try:  # one reader per tray: two would present the same card
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-                raise InputError(f"--reader {uri}: another reader or run is using {self.directory}") from None
-            self._next_number = max(self._numbers(), default=0) + 1
-            self._clear_temp_files()
+        self.tray = EmuFeedTray(uri)
+        self.uri, self.name, self.directory = uri, self.tray.name, self.tray.directory
 
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    def _clear_temp_files(self) -> None:
-        """Temp files of a card file being created or saved when the power went: never a card (the name
-        was not linked, or the old state is still in place). Only this feed writes here (the lock)."""
-        assert self.directory is not None
-        for name in os.listdir(self.directory):
-            if _TEMP_RE.match(name):
-                with contextlib.suppress(OSError):
-                    os.unlink(self.directory / name)
-
-    def _numbers(self) -> list[int]:
-        assert self.directory is not None
-        out = []
-        for d in (self.directory, self.directory / "done", self.directory / "rejected"):
-            if d.is_dir():
-                out += [int(m.group(1)) for f in os.listdir(d) if (m := _CARD_RE.match(f))]
-        return out
+        self.tray.close()
 
     def pending(self) -> list[Path]:
         """Cards still in the tray from an earlier run (oldest first)."""
-        if self.directory is None:
-            return []
-        return sorted((p for p in self.directory.iterdir() if _CARD_RE.match(p.name)), key=lambda p: p.name)
+        return self.tray.pending()
 
     def printed_iccids(self) -> set[str]:
         """The vendor ICCIDs printed on the cards in the tray and in its reject bin: not to be printed on
-        another card (a rejected card still exists). Damaged files print nothing (next_card sets them aside)."""
-        from simtool.encoding.efs import ICCID
-
-        if self.directory is None:
-            return set()
-        rejected = self.directory / "rejected"
-        paths = self.pending()
-        if rejected.is_dir():
-            paths += [p for p in rejected.iterdir() if _SET_ASIDE_RE.match(p.name)]
-        out = set()
-        for p in paths:
-            try:
-                state = CardFile(p).load()
-                iccid = ICCID.decode(bytes(state.files[state.model.fs.find("EF.ICCID").path]))
-            except (CardFileError, ValueError):  # damaged, or EF.ICCID holds no ICCID: nothing printed
-                continue
-            if iccid:
-                out.add(iccid)
-        return out
+        another card (a rejected card still exists)."""
+        return self.tray.printed_iccids()
 
     def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
         if stop.is_set():
             return None
-        for path in self.pending():
-            try:
-                return self._open(path)
-            except CardFileError as e:  # not a card: set it aside, say why, take the next one
-                self._set_aside(path, e.reason)
-        if idle():
-            return None
-        spec = self._new_card()
-        if spec is None:
-            return None
-        adm, iccid = spec
-        if self.directory is None:
-            card = Card.blank(adm=adm, iccid=iccid, protocol=self.protocol)
-            ref = f"{self._ref_prefix}/card-{next(self._mem_count):06d}"
-            reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms, trace=self._trace())
-            return CardSlot(reader, ref, fresh=True)
-        path = self.directory / f"card-{self._next_number:06d}.json"
-        self._next_number += 1
-        create_card_file(path, adm=adm, iccid=iccid, protocol=self.protocol)
-        slot = self._open(path)
-        slot.fresh = True
-        return slot
-
-    def _set_aside(self, path: Path, reason: str) -> None:
-        if not os.path.lexists(path):  # taken away meanwhile: nothing to set aside
-            return
-        dest = _move(path, "rejected")
-        if self._reject_file is not None:
-            self._reject_file(dest, reason)
-
-    def _open(self, path: Path) -> CardSlot:
-        card = Card.load(path)
-        reader = Reader(EmulatedTransport(card, self.name), latency_ms=self.latency_ms, trace=self._trace())
-        return CardSlot(reader, str(path), path)
+        fed = self.tray.next_pending(self._trace(), self._reject_file)
+        if fed is None:
+            if idle():
+                return None
+            spec = self._new_card()
+            if spec is None:
+                return None
+            fed = self.tray.fresh(*spec, trace=self._trace())
+        return CardSlot(fed.reader, fed.ref, fed.path, fresh=fed.fresh)
 
     def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
         slot.reader.close()
-        sub = OUTCOME_DIRS.get(outcome)
-        if slot.path is None or sub is None:
-            return
-        _move(slot.path, sub)
-
-
-def _move(path: Path, sub: str) -> Path:
-    """Move a tray's file into `sub/` beside it, never over another file there (a clash gets `.N`)."""
-    target = path.parent / sub
-    target.mkdir(exist_ok=True)
-    dest = target / path.name
-    n = 0
-    while os.path.lexists(dest):
-        n += 1
-        dest = target / f"{path.name}.{n}"
-    os.rename(path, dest)
-    return dest
+        self.tray.finish(slot.path, outcome)
 
 
 class EmuFile(CardSource):

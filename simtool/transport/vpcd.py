@@ -1,62 +1,67 @@
 """The card side of the vsmartcard `vpcd` protocol: emulated cards as PC/SC readers behind pcscd.
 
 pcscd loads `libifdvpcd.so`, which listens on TCP port 35963 + slot (specfacts §6). Each emulated card
-connects to its slot's port as a client and then answers what vpcd sends, framed as a 2-byte big-endian
-length followed by the payload, in both directions:
+connects to its slot's port as a client and answers what vpcd sends. The rooms:
 
-* a 1-byte control message: `00` power off, `01` power on, `02` reset, `04` get ATR. Only "get ATR" gets
-  a reply (the ATR, framed); pcscd polls card presence with it, so it is answered at any time;
-* anything else is a command APDU, answered with `card.process(apdu)` (data ‖ SW1 SW2).
-
-Power on and reset are a card reset (`Card.reset()`: MF selected, channels closed, verified PINs
-forgotten), as on a real card. A closed socket is how vpcd and the card see a removal: the server
-closes a slot's connection to take its card out, and reconnects (short backoff, forever) whenever vpcd
-closes it or is not listening, e.g. while pcscd restarts.
+* `vpcd_protocol`: the protocol, sans I/O (bytes → `PowerOn`/`PowerOff`/`Reset`/`GetAtr`/`Apdu`, replies →
+  framed bytes), tested over byte streams;
+* this module: the pump. One thread per slot connects, feeds what it receives to the protocol, answers
+  events with the card (power on and reset are `Card.reset()`: MF selected, channels closed, verified PINs
+  forgotten), and reconnects (short backoff, forever) whenever vpcd closes the connection or is not
+  listening, e.g. while pcscd restarts. A closed socket is how vpcd and the card see a removal: the server
+  closes a slot's connection to take its card out;
+* `vpcd_feed` (`--feed DIR`: fresh blank cards from a template, on the emulator's tray), `vpcd_control`
+  (the JSON control socket and its client `send_control`), `vpcd_lock` (one server per slot: `PortLock`),
+  `vpcd_signals` (serve until SIGTERM/SIGINT).
 
 Latency: vpcd may write the length prefix and the payload separately, so the card side sets
 `TCP_NODELAY` and re-arms `TCP_QUICKACK` before every receive (DESIGN.md §3); without them each APDU
 waits ~40 ms for a delayed ACK.
 
-Feed mode (`--feed DIR`): `DIR/template.json` (`{"adm_hex": "...", "protocol": "T=0", "iccid": "..."}`)
-describes the blank cards a vendor delivers. `eject(slot)` takes the slot's card out (its state file
-stays in DIR, durable as always) and a fresh blank card, `DIR/card-NNNN.json`, goes in. With an
-`iccid` in the template the cards carry consecutive vendor ICCIDs from it (Luhn digit recomputed).
-
-Control channel: a running server listens on a unix socket (`DIR/control.sock` in feed mode, else
-`control_path(port)` in the temp directory), one JSON request line → one JSON answer line:
-`{"cmd": "eject", "slot": N}`, `{"cmd": "insert", "slot": N, "card": PATH}`, `{"cmd": "status"}`.
-`simtool emulator eject --slot N` is a client of it (`send_control`).
-
-One server per slot at a time: each slot's port is guarded by a lock (`PortLock`, an abstract unix
-socket name), so two simtool processes never feed the same vpcd slot (vpcd would accept only one).
+`eject(slot)` takes the slot's card out (its state file stays, durable as always); in feed mode a fresh
+blank card goes in. The control socket is `DIR/control.sock` in feed mode, else `control_path(port)`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import signal
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from simtool.emulator.card import Card
-from simtool.errors import InputError, NoCardError, SimtoolError
+from simtool.errors import InputError
+from simtool.transport.vpcd_control import CONTROL_NAME, VPCD_PORT, ControlServer, control_path, send_control
+from simtool.transport.vpcd_feed import TEMPLATE_NAME, Feed
+from simtool.transport.vpcd_lock import PortLock, SlotBusyError
+from simtool.transport.vpcd_protocol import (
+    CTRL_ATR,
+    CTRL_OFF,
+    CTRL_ON,
+    CTRL_RESET,
+    MAX_PAYLOAD,
+    Apdu,
+    Deframer,
+    GetAtr,
+    PowerOff,
+    PowerOn,
+    Reset,
+    VpcdProtocol,
+    frame,
+)
+from simtool.transport.vpcd_signals import stop_requested
+
+__all__ = ["CONTROL_NAME", "CTRL_ATR", "CTRL_OFF", "CTRL_ON", "CTRL_RESET", "MAX_PAYLOAD", "TEMPLATE_NAME",
+           "VPCD_PORT", "Feed", "FrameReader", "PortLock", "Slot", "SlotBusyError", "VpcdCardServer",
+           "control_path", "frame", "send_control", "serve"]
 
 log = logging.getLogger("simtool.vpcd")
 
-VPCD_PORT = 35963  # 0x8C7B: vsmartcard's default base port
-CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0x00, 0x01, 0x02, 0x04
-MAX_PAYLOAD = 0xFFFF
-TEMPLATE_NAME = "template.json"
-CONTROL_NAME = "control.sock"
 BACKOFF_MIN = 0.05  # s, first retry after a refused connection or a closed session
 BACKOFF_MAX = 1.0  # s, the retry interval while pcscd stays away
 # pcscd polls a vpcd slot every 400 ms. A card swapped in faster than one poll could go unseen (a failed
@@ -65,20 +70,7 @@ BACKOFF_MAX = 1.0  # s, the retry interval while pcscd stays away
 EJECT_GAP = 1.0
 
 
-class SlotBusyError(SimtoolError):
-    """Another simtool process already serves this vpcd slot (exit 3: the reader is taken)."""
-
-    exit_code = NoCardError.exit_code
-
-
-# --- framing --------------------------------------------------------------------------------------------
-
-
-def frame(payload: bytes) -> bytes:
-    """2-byte big-endian length, then the payload (both directions of the vpcd protocol)."""
-    if len(payload) > MAX_PAYLOAD:
-        raise ValueError(f"vpcd message too long: {len(payload)} bytes")
-    return len(payload).to_bytes(2, "big") + payload
+# --- the socket end of the protocol --------------------------------------------------------------------------
 
 
 def _quickack(sock: socket.socket) -> None:
@@ -88,147 +80,23 @@ def _quickack(sock: socket.socket) -> None:
 
 
 class FrameReader:
-    """Reads length-prefixed messages from a socket, re-arming TCP_QUICKACK before every recv."""
+    """Reads length-prefixed messages from a socket (the vpcd end, in tests), re-arming TCP_QUICKACK before
+    every recv."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buf = bytearray()
-
-    def _fill(self) -> bool:
-        _quickack(self.sock)
-        data = self.sock.recv(65536)
-        if not data:
-            return False
-        self.buf += data
-        return True
+        self._deframer = Deframer()
+        self._ready: list[bytes] = []
 
     def read(self) -> bytes | None:
         """The next message, or None when the peer closed the connection."""
-        while len(self.buf) < 2:
-            if not self._fill():
+        while not self._ready:
+            _quickack(self.sock)
+            data = self.sock.recv(65536)
+            if not data:
                 return None
-        n = (self.buf[0] << 8) | self.buf[1]
-        while len(self.buf) < 2 + n:
-            if not self._fill():
-                return None
-        msg = bytes(self.buf[2 : 2 + n])
-        del self.buf[: 2 + n]
-        return msg
-
-
-def control_path(port: int = VPCD_PORT) -> Path:
-    """The default control socket of a server on base port `port` (no feed directory)."""
-    return Path(tempfile.gettempdir()) / f"simtool-vpcd-{port}.sock"
-
-
-class PortLock:
-    """Held while a process serves vpcd port `port`: a socket bound to an abstract unix address (Linux),
-    so the kernel frees it when the process ends and no lock file is left behind."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.sock: socket.socket | None = None
-
-    def acquire(self) -> bool:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(f"\0simtool-vpcd-port-{self.port}")
-        except OSError:
-            sock.close()
-            return False
-        self.sock = sock
-        return True
-
-    def release(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
-
-
-# --- the feed: fresh blank cards from a template -----------------------------------------------------------
-
-
-def _next_iccid(first: str, n: int) -> str:
-    """The n-th (0-based) ICCID of a vendor run starting at `first`; a Luhn digit is kept valid."""
-    from simtool.profile.luhn import luhn_digit, luhn_ok
-
-    if n == 0:
-        return first
-    if luhn_ok(first):
-        payload = str(int(first[:-1]) + n).zfill(len(first) - 1)
-        return payload + luhn_digit(payload)
-    return str(int(first) + n).zfill(len(first))
-
-
-@dataclass
-class Feed:
-    """A directory of blank cards made from `template.json`, handed out one by one."""
-
-    directory: Path
-    adm: bytes
-    protocol: str = "T=0"
-    iccid: str | None = None
-
-    @classmethod
-    def open(cls, directory: str | os.PathLike[str]) -> Feed:
-        d = Path(directory)
-        path = d / TEMPLATE_NAME
-        try:
-            doc = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise InputError(f"--feed {d}: no {TEMPLATE_NAME} (write one, e.g. "
-                             '{"adm_hex": "3131313131313131", "protocol": "T=0"}, or pass --adm-hex)') from None
-        except (OSError, ValueError) as e:
-            raise InputError(f"{path}: not a feed template: {e}") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("adm_hex"), str):
-            raise InputError(f"{path}: adm_hex: the vendor's ADM1 key is missing (16 hex digits)")
-        try:
-            adm = bytes.fromhex(doc["adm_hex"])
-        except ValueError:
-            raise InputError(f"{path}: adm_hex: not hex") from None
-        if len(adm) != 8:
-            raise InputError(f"{path}: adm_hex: must be 8 bytes (16 hex digits)")
-        protocol = doc.get("protocol", "T=0")
-        if protocol not in ("T=0", "T=1"):
-            raise InputError(f"{path}: protocol: must be T=0 or T=1")
-        iccid = doc.get("iccid")
-        if iccid is not None and (not isinstance(iccid, str) or not iccid.isdigit() or not 18 <= len(iccid) <= 20):
-            raise InputError(f"{path}: iccid: must be 18 to 20 digits")
-        return cls(d, adm, protocol, iccid)
-
-    @staticmethod
-    def write_template(directory: str | os.PathLike[str], adm: bytes, protocol: str = "T=0",
-                       iccid: str | None = None) -> Path:
-        """Create `DIR/template.json` (mode 0600: it holds the vendor ADM key)."""
-        d = Path(directory)
-        d.mkdir(parents=True, exist_ok=True)
-        doc: dict[str, Any] = {"adm_hex": adm.hex(), "protocol": protocol}
-        if iccid:
-            doc["iccid"] = iccid
-        path = d / TEMPLATE_NAME
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        return path
-
-    def cards(self) -> list[Path]:
-        return sorted(self.directory.glob("card-*.json"))
-
-    def new_card(self) -> tuple[Card, Path]:
-        """A fresh blank card in a new state file `card-NNNN.json` (never overwrites one)."""
-        from simtool.emulator.blank import create_card_file
-
-        numbers = [int(p.stem[5:]) for p in self.cards() if p.stem[5:].isdigit()]
-        n = max(numbers, default=0) + 1
-        while True:
-            path = self.directory / f"card-{n:04d}.json"
-            if not path.exists():
-                break
-            n += 1
-        iccid = _next_iccid(self.iccid, n - 1) if self.iccid else None
-        create_card_file(path, self.adm, iccid=iccid, protocol=self.protocol)
-        return Card.load(path), path
+            self._ready += self._deframer.feed(data)
+        return self._ready.pop(0)
 
 
 # --- one slot ------------------------------------------------------------------------------------------------
@@ -349,28 +217,34 @@ class Slot:
                 self._wake.clear()
                 delay = min(delay * 2, BACKOFF_MAX)
 
+    def _recv(self, sock: socket.socket) -> bytes:
+        """One receive, whatever TCP delivers (b"" when vpcd closed); TCP_QUICKACK re-armed first."""
+        _quickack(sock)
+        return sock.recv(65536)
+
     def _session(self, sock: socket.socket, card: Card) -> None:
-        reader = FrameReader(sock)
-        send = sock.sendall
+        """The pump: what vpcd sends goes through the protocol; each event is answered by the card."""
+        proto = VpcdProtocol()
+        receive, reply, send, recv = proto.receive, proto.reply, sock.sendall, self._recv
         process = card.process
         while True:
-            msg = reader.read()
-            if msg is None:
+            data = recv(sock)
+            if not data:
                 return
-            if len(msg) == 1:
-                ctrl = msg[0]
-                if ctrl == CTRL_ATR:
-                    send(frame(card.atr))
-                elif ctrl in (CTRL_ON, CTRL_RESET):
+            for event in receive(data):
+                if type(event) is Apdu:
+                    self.apdus += 1
+                    send(reply(process(event.data)))
+                elif type(event) is GetAtr:
+                    send(reply(card.atr))
+                elif type(event) in (PowerOn, Reset):
                     card.reset()
                     self.powered = True
-                elif ctrl == CTRL_OFF:
+                elif type(event) is PowerOff:
                     self.powered = False
                 else:
-                    log.warning("slot %d: unknown vpcd control byte %02X ignored", self.index, ctrl)
-                continue
-            self.apdus += 1
-            send(frame(process(msg)))
+                    log.warning("slot %d: unknown vpcd control byte %02X ignored", self.index,
+                                getattr(event, "code", -1))
 
 
 # --- the server ----------------------------------------------------------------------------------------------
@@ -411,9 +285,7 @@ class VpcdCardServer:
             control = (self.feed.directory / CONTROL_NAME) if self.feed else control_path(port)
         self.control_path = Path(control) if control else None
         self._locks: list[PortLock] = []
-        self._control_sock: socket.socket | None = None
-        self._control_thread: threading.Thread | None = None
-        self._stopping = threading.Event()  # stop() has begun: the control loop ends
+        self._control: ControlServer | None = None
         self._stopped = threading.Event()  # stop() is done: every connection and socket closed
         self._stop_lock = threading.Lock()
         self._started = False
@@ -439,7 +311,8 @@ class VpcdCardServer:
             self._locks.append(lock)
         if self.control_path is not None:
             try:
-                self._open_control()
+                self._control = ControlServer(self.control_path, self._control_request)
+                self._control.open()
             except BaseException:
                 self._release()
                 raise
@@ -453,7 +326,6 @@ class VpcdCardServer:
         with self._stop_lock:
             if self._stopped.is_set():
                 return
-            self._stopping.set()
             self._stop_all()
             self._stopped.set()
 
@@ -463,7 +335,8 @@ class VpcdCardServer:
         for slot in self.slots.values():
             if slot.thread.is_alive() and slot.thread is not threading.current_thread():
                 slot.thread.join(timeout=3.0)
-        self._close_control()
+        if self._control is not None:
+            self._control.close()
         self._release()
 
     def _release(self) -> None:
@@ -539,112 +412,16 @@ class VpcdCardServer:
 
     # -- control socket --
 
-    def _open_control(self) -> None:
-        assert self.control_path is not None
-        path = self.control_path
-        if path.exists() or path.is_symlink():
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            probe.settimeout(1.0)
-            try:
-                probe.connect(str(path))
-            except OSError:
-                path.unlink()  # stale: its server is gone
-            else:
-                raise SlotBusyError(f"{path}: another simtool emulator server is running")
-            finally:
-                probe.close()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)
-        try:
-            sock.bind(str(path))
-        finally:
-            os.umask(old)
-        sock.listen(4)
-        self._control_sock = sock
-        self._control_thread = threading.Thread(target=self._control_loop, name="vpcd-control", daemon=True)
-        self._control_thread.start()
-
-    def _close_control(self) -> None:
-        sock, self._control_sock = self._control_sock, None
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-            if self.control_path is not None:
-                with contextlib.suppress(OSError):
-                    self.control_path.unlink()
-        if self._control_thread is not None and self._control_thread is not threading.current_thread():
-            self._control_thread.join(timeout=3.0)
-
-    def _control_loop(self) -> None:
-        sock = self._control_sock
-        while sock is not None and not self._stopping.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(5.0)
-                try:
-                    answer = self._control_request(_recv_line(conn))
-                except Exception as e:  # a bad request must not stop the server
-                    answer = {"ok": False, "error": str(e)}
-                with contextlib.suppress(OSError):
-                    conn.sendall(json.dumps(answer).encode() + b"\n")
-
-    def _control_request(self, line: bytes) -> dict[str, Any]:
-        try:
-            req = json.loads(line)
-        except ValueError:
-            return {"ok": False, "error": "not a JSON request"}
-        if not isinstance(req, dict):
-            return {"ok": False, "error": "not a JSON object"}
+    def _control_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        """One control request (simtool.transport.vpcd_control) → its answer."""
         cmd = req.get("cmd")
-        try:
-            if cmd == "eject":
-                return {"ok": True, **self.eject(req.get("slot", 0))}
-            if cmd == "insert":
-                return {"ok": True, **self.insert(req.get("slot", 0), req.get("card"))}
-            if cmd == "status":
-                return {"ok": True, **self.status()}
-        except SimtoolError as e:
-            return {"ok": False, "error": str(e)}
+        if cmd == "eject":
+            return {"ok": True, **self.eject(req.get("slot", 0))}
+        if cmd == "insert":
+            return {"ok": True, **self.insert(req.get("slot", 0), req.get("card"))}
+        if cmd == "status":
+            return {"ok": True, **self.status()}
         return {"ok": False, "error": f"unknown command {cmd!r} (eject, insert, status)"}
-
-
-def _recv_line(conn: socket.socket, limit: int = 65536) -> bytes:
-    data = b""
-    while not data.endswith(b"\n") and len(data) < limit:
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def send_control(path: str | os.PathLike[str], request: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-    """One request to a running server's control socket; its answer. NoCardError if none runs there."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        try:
-            sock.connect(str(path))
-        except OSError as e:
-            raise NoCardError(f"no simtool emulator server listens on {path} ({e.strerror or e}); "
-                              "start one with `simtool emulator serve`") from None
-        sock.sendall(json.dumps(request).encode() + b"\n")
-        line = _recv_line(sock)
-    except TimeoutError:
-        raise NoCardError(f"{path}: the emulator server did not answer within {timeout:g} s") from None
-    finally:
-        sock.close()
-    try:
-        answer = json.loads(line)
-    except ValueError:
-        raise NoCardError(f"{path}: the emulator server gave no answer") from None
-    if not answer.get("ok"):
-        raise InputError(f"emulator server: {answer.get('error', 'request refused')}")
-    return answer
 
 
 def serve(cards: Sequence[CardSpec] | Mapping[int, CardSpec], host: str = "127.0.0.1", port: int = VPCD_PORT,
@@ -652,22 +429,12 @@ def serve(cards: Sequence[CardSpec] | Mapping[int, CardSpec], host: str = "127.0
           ready: Callable[[VpcdCardServer], None] | None = None) -> None:
     """Serve until SIGTERM or SIGINT (main thread), then close every card cleanly."""
     server = VpcdCardServer(cards, host, port, feed=feed, control=control)
-    previous: dict[int, Any] = {}
-    requested = threading.Event()
-
-    def on_signal(signum: int, _frame: Any) -> None:
-        log.info("signal %d: closing every card", signum)
-        requested.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        previous[sig] = signal.signal(sig, on_signal)
-    try:
-        server.start()
-        if ready is not None:
-            ready(server)
-        while not requested.wait(0.5) and not server.wait(0):
-            pass
-    finally:
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    with stop_requested() as requested:
+        try:
+            server.start()
+            if ready is not None:
+                ready(server)
+            while not requested.wait(0.5) and not server.wait(0):
+                pass
+        finally:
+            server.stop()

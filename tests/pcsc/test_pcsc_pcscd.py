@@ -296,7 +296,7 @@ def _serve_two_slots_with_a_feed_and_eject(tmp_path: Path) -> None:
             assert reader.send(uicc.select_fid(0x3F00)).ok
             r = simtool("emulator", "eject", "--slot", "1", "--feed", str(feed), "--json")
             assert r.returncode == 0, r.stderr
-            assert json.loads(r.stdout)["inserted"].endswith("card-0003.json")
+            assert json.loads(r.stdout)["inserted"].endswith("card-000003.json")
             with pytest.raises(CardRemoved):
                 reader.send(uicc.select_fid(0x3F00))
         assert wait_for_card(names[1], True, 10)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from simtool.emulator.card import Card
+from simtool.emulator.tray import next_iccid
 from simtool.errors import InputError, NoCardError
 from simtool.fs import Cond
 from simtool.transport import vpcd
@@ -26,6 +27,7 @@ from simtool.transport.vpcd import (
     CTRL_OFF,
     CTRL_ON,
     CTRL_RESET,
+    MAX_PAYLOAD,
     Feed,
     FrameReader,
     PortLock,
@@ -33,6 +35,17 @@ from simtool.transport.vpcd import (
     VpcdCardServer,
     frame,
     send_control,
+)
+from simtool.transport.vpcd_protocol import (
+    Apdu,
+    Deframer,
+    GetAtr,
+    PowerOff,
+    PowerOn,
+    Reset,
+    UnknownControl,
+    VpcdProtocol,
+    decode,
 )
 
 ADM = bytes.fromhex("3131313131313131")
@@ -100,7 +113,7 @@ class FakeVpcd:
 
 
 class Counted:
-    """A count the card's threads raise (bytes its FrameReaders took off their sockets, refused connects) and the
+    """A count the card's threads raise (bytes its slots took off their sockets, refused connects) and the
     test waits on: the card has done it, whatever the timing."""
 
     def __init__(self) -> None:
@@ -134,7 +147,7 @@ def _count_calls(monkeypatch, cls: type, name: str, amount: Callable) -> Counted
 @pytest.fixture
 def peer(monkeypatch):
     p = FakeVpcd()
-    p.card_reads = _count_calls(monkeypatch, FrameReader, "_fill", lambda r, before, _: len(r.buf) - before)
+    p.card_reads = _count_calls(monkeypatch, vpcd.Slot, "_recv", lambda _s, _b, data: len(data))
     yield p
     p.close()
 
@@ -173,6 +186,100 @@ def test_frame_reader_reassembles_split_and_coalesced_messages() -> None:
         assert r.read() is None  # closed mid-message: the card was removed
     finally:
         b.close()
+
+
+# --- the protocol core, sans I/O: byte streams in, events out ---------------------------------------------------
+
+STREAM_MESSAGES = [b"\x01", b"\x04", bytes.fromhex("00A4000C023F00"), b"", b"\x02", b"\xaa" * 600, b"\x07", b"\x00",
+                   bytes.fromhex("0120"), b"\x55" * MAX_PAYLOAD]
+STREAM_EVENTS = [PowerOn(), GetAtr(), Apdu(bytes.fromhex("00A4000C023F00")), Apdu(b""), Reset(), Apdu(b"\xaa" * 600),
+                 UnknownControl(7), PowerOff(), Apdu(bytes.fromhex("0120")), Apdu(b"\x55" * MAX_PAYLOAD)]
+
+
+def _events(chunks) -> tuple[list, VpcdProtocol]:
+    proto = VpcdProtocol()
+    out = []
+    for chunk in chunks:
+        out += proto.receive(chunk)
+    return out, proto
+
+
+def test_protocol_decodes_each_message_kind() -> None:
+    assert [decode(bytes([c])) for c in (CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR)] == [PowerOff(), PowerOn(), Reset(),
+                                                                                       GetAtr()]
+    assert decode(b"\x03") == UnknownControl(3) and decode(b"\xff") == UnknownControl(0xFF)
+    assert decode(b"\x01\x00") == Apdu(b"\x01\x00")  # only a 1-byte message is a control message
+    assert decode(b"") == Apdu(b"")
+
+
+def test_protocol_events_do_not_depend_on_how_tcp_cuts_the_stream() -> None:
+    data = b"".join(frame(m) for m in STREAM_MESSAGES)
+    whole, proto = _events([data])
+    assert whole == STREAM_EVENTS and proto.pending == 0
+    small = b"".join(frame(m) for m in STREAM_MESSAGES[:-1])  # every two-piece cut of the small frames
+    for cut in range(len(small) + 1):
+        assert _events([small[:cut], small[cut:]])[0] == STREAM_EVENTS[:-1], cut
+    byte_by_byte, proto = _events([small[i : i + 1] for i in range(len(small))])
+    assert byte_by_byte == STREAM_EVENTS[:-1] and proto.pending == 0
+    vpcd_style = [piece for m in STREAM_MESSAGES for piece in (frame(m)[:2], frame(m)[2:])]  # length, then payload
+    assert _events(vpcd_style)[0] == STREAM_EVENTS
+
+
+def test_protocol_keeps_an_incomplete_tail_for_the_next_receive() -> None:
+    proto = VpcdProtocol()
+    assert proto.receive(frame(b"\x04") + b"\x00") == [GetAtr()] and proto.pending == 1
+    assert proto.receive(b"\x05\x00\xa4") == [] and proto.pending == 4
+    assert proto.receive(b"\x00\x0c\x02" + frame(b"\x00")) == [Apdu(bytes.fromhex("00A4000C02")), PowerOff()]
+    assert proto.pending == 0
+    assert VpcdProtocol().pending == 0  # a new connection starts clean: nothing of a half message carries over
+
+
+def test_protocol_replies_are_framed_and_bounded() -> None:
+    assert VpcdProtocol.reply(b"\x90\x00") == b"\x00\x02\x90\x00"
+    atr = bytes.fromhex("3B9F96801FC78031A073BE21136743200718000001A5")
+    assert VpcdProtocol.reply(atr) == bytes([0, len(atr)]) + atr
+    with pytest.raises(ValueError, match="too long"):
+        VpcdProtocol.reply(b"\x00" * (MAX_PAYLOAD + 1))
+
+
+class ByteStreamSocket:
+    """Stands in for the slot's socket: `recv` hands out the given chunks, `sendall` collects what the card
+    wrote. No network: the pump is run over plain bytes."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.sent = bytearray()
+
+    def recv(self, _n: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    def sendall(self, data: bytes) -> None:
+        self.sent += data
+
+
+def _pump(chunks: list[bytes]) -> tuple[vpcd.Slot, Card, list[bytes]]:
+    card = Card.blank(adm=ADM)
+    slot = vpcd.Slot(0, 1, "127.0.0.1", card)
+    sock = ByteStreamSocket(chunks)
+    slot._session(sock, card)  # type: ignore[arg-type]
+    reader = Deframer()
+    replies = reader.feed(bytes(sock.sent))
+    assert reader.pending == 0
+    return slot, card, replies
+
+
+def test_pump_answers_a_byte_stream_the_same_however_it_is_cut() -> None:
+    script = [b"\x01", b"\x04", VERIFY_PIN1, b"\x09", PIN1_STATUS, b"\x04"]
+    data = b"".join(frame(m) for m in script)
+    for chunks in ([data], [data[i : i + 1] for i in range(len(data))], [data[:3], data[3:17], data[17:]]):
+        slot, card, replies = _pump(chunks)
+        assert replies == [card.atr, b"\x90\x00", b"\x63\xc3", card.atr]  # the ATR at any time; no reply to 09
+        assert Cond.PIN1 in card.verified and slot.powered and slot.apdus == 2  # control bytes are no APDUs
+    for ctrl in (CTRL_RESET, CTRL_ON):  # a reset (or a power-on) after the verify: the card forgets it
+        slot, card, replies = _pump([data + frame(bytes([ctrl]))])
+        assert Cond.PIN1 not in card.verified and slot.powered
+    slot, card, _ = _pump([data + frame(b"\x00")])
+    assert not slot.powered
 
 
 # --- the protocol -----------------------------------------------------------------------------------------------
@@ -330,7 +437,7 @@ def test_feed_eject_puts_a_fresh_blank_card_in(peer: FakeVpcd, tmp_path: Path) -
         assert first == b"\x90\x00"
         assert peer.ask(bytes.fromhex("00B0000A0A"))  # noise; any SW
         answer = send_control(tmp_path / "control.sock", {"cmd": "eject", "slot": 0})
-        assert answer["ejected"].endswith("card-0001.json") and answer["inserted"].endswith("card-0002.json")
+        assert answer["ejected"].endswith("card-000001.json") and answer["inserted"].endswith("card-000002.json")
         assert peer.recv() is None  # the old card left
         peer.accept()  # the new one arrives
         assert peer.atr() == Card.blank(adm=ADM, protocol="T=1").atr
@@ -342,8 +449,8 @@ def test_feed_eject_puts_a_fresh_blank_card_in(peer: FakeVpcd, tmp_path: Path) -
 
         assert ICCID.decode(raw[:-2]) == "8931080000000000027"
         status = send_control(tmp_path / "control.sock", {"cmd": "status"})
-        assert status["slots"][0]["card"].endswith("card-0002.json")
-    assert sorted(p.name for p in tmp_path.glob("card-*.json")) == ["card-0001.json", "card-0002.json"]
+        assert status["slots"][0]["card"].endswith("card-000002.json")
+    assert sorted(p.name for p in tmp_path.glob("card-*.json")) == ["card-000001.json", "card-000002.json"]
     assert not (tmp_path / "control.sock").exists()
 
 
@@ -402,9 +509,9 @@ def test_next_iccid_keeps_luhn_valid() -> None:
     from simtool.profile.luhn import luhn_ok
 
     first = "8931080000000000019"
-    got = [vpcd._next_iccid(first, n) for n in range(12)]
+    got = [next_iccid(first, n) for n in range(12)]
     assert got[0] == first and len(set(got)) == 12 and all(luhn_ok(x) and len(x) == 19 for x in got)
-    assert vpcd._next_iccid("893108000000000001", 2) == "893108000000000003"  # no Luhn digit: plain count
+    assert next_iccid("893108000000000001", 2) == "893108000000000003"  # no Luhn digit: plain count
 
 
 # --- the CLI ------------------------------------------------------------------------------------------------------
@@ -426,11 +533,11 @@ def test_cli_serve_and_eject_with_feed_then_sigterm(peer: FakeVpcd, tmp_path: Pa
         peer.accept(timeout=10)
         assert peer.atr() == Card.blank(adm=ADM).atr
         status = json.loads(_json_document(proc))
-        assert status["slots"][0]["card"].endswith("card-0001.json")
+        assert status["slots"][0]["card"].endswith("card-000001.json")
         out = subprocess.run([sys.executable, "-m", "simtool", "emulator", "eject", "--slot", "0", "--feed",
                               str(feed), "--json"], capture_output=True, env=_env(), timeout=20)
         assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout)["inserted"].endswith("card-0002.json")
+        assert json.loads(out.stdout)["inserted"].endswith("card-000002.json")
         assert peer.recv() is None
         peer.accept()
         assert peer.atr()
@@ -438,7 +545,7 @@ def test_cli_serve_and_eject_with_feed_then_sigterm(peer: FakeVpcd, tmp_path: Pa
         assert proc.wait(10) == 0
         assert peer.recv() is None  # closed cleanly
         assert not (feed / "control.sock").exists()
-        assert json.loads((feed / "card-0002.json").read_text())["format"]  # durable state files
+        assert json.loads((feed / "card-000002.json").read_text())["format"]  # durable state files
     finally:
         if proc.poll() is None:
             proc.kill()
