@@ -113,7 +113,8 @@ class _Watchdog:
 
     The caller only stores its deadline before the call and clears it after; the watchdog thread sleeps
     until the deadline of the call in flight (or half a timeout when none is) and, if that same call is
-    still in flight then, shuts the pcscd socket down so the blocked call returns.
+    still in flight then, shuts the pcscd socket down so the blocked call returns. Calls from several threads
+    take turns (as they did on the worker): a call waiting its turn gives up after `timeout` too.
     """
 
     def __init__(self, fd: int, inode: str, timeout: float, name: str, on_fire: Callable[[], None]) -> None:
@@ -121,6 +122,7 @@ class _Watchdog:
         self._idle = timeout / 2
         self._deadline: float | None = None
         self._stop = threading.Event()
+        self._turn = threading.Lock()
         self.fired = False
         self._thread = threading.Thread(target=self._loop, name=f"pcsc-watchdog-{name}", daemon=True)
         self._thread.start()
@@ -128,8 +130,10 @@ class _Watchdog:
     def call(self, fn: Callable[..., Any], *args: Any, timeout: float, what: str) -> Any:
         if self.fired:
             raise NoCardError(f"{what}: an earlier PC/SC call never returned (pcscd hung?)")
-        self._deadline = time.monotonic() + timeout
+        if not self._turn.acquire(timeout=timeout):
+            raise self._late(what, timeout)
         try:
+            self._deadline = time.monotonic() + timeout
             value = fn(*args)
         except BaseException:
             if self.fired:
@@ -137,6 +141,7 @@ class _Watchdog:
             raise
         finally:
             self._deadline = None
+            self._turn.release()
         if self.fired:  # it returned because the watchdog cut it off (or just as it did): too late either way
             raise self._late(what, timeout)
         return value
