@@ -184,7 +184,8 @@ class Response:
 
     @classmethod
     def from_bytes(cls, raw: bytes, exchanges: int = 1) -> Response:
-        raw = bytes(raw)
+        if type(raw) is not bytes:
+            raw = bytes(raw)
         if len(raw) < 2:
             raise MalformedResponse(f"response of {len(raw)} bytes has no status word")
-        return cls(raw[:-2], int.from_bytes(raw[-2:], "big"), exchanges)
+        return cls(raw[:-2], raw[-2] << 8 | raw[-1], exchanges)

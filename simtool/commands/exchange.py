@@ -61,9 +61,9 @@ def transact(
     apdu: Apdu, protocol: str | int = "T=1", *, max_exchanges: int = MAX_EXCHANGES
 ) -> Generator[bytes, bytes, Response]:
     """Yield command bytes, receive response bytes, return the final Response (see module doc)."""
-    t0 = normalize_protocol(protocol) == "T=0"
+    t0 = protocol == "T=0" or (protocol != "T=1" and normalize_protocol(protocol) == "T=0")
     command = apdu.replace(le=None) if t0 and apdu.case == 4 else apdu
-    gr_cla = get_response_cla(apdu.cla)
+    gr_cla = -1  # GET RESPONSE's class, worked out when a 61xx/6Cxx first asks for one
     collected = b""
     warning: int | None = None
     exchanges = 0
@@ -77,6 +77,8 @@ def transact(
         exchanges += 1
         resp = Response.from_bytes(raw)
         sw1, sw2 = resp.sw1, resp.sw2
+        if gr_cla < 0 and sw1 in (0x61, 0x9F, 0x6C, 0x62, 0x63):
+            gr_cla = get_response_cla(apdu.cla)
         if sw1 in (0x61, 0x9F):
             collected += resp.data
             command = Apdu(gr_cla, INS_GET_RESPONSE, 0x00, 0x00, b"", sw2 or 256)

@@ -41,7 +41,7 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Counter:
     apdus: int = 0
     bytes_out: int = 0
@@ -89,25 +89,33 @@ class Reader:
         self.phases.setdefault(name, Counter())
 
     def _send_raw(self, raw: bytes) -> bytes:
+        # The hot path of every APDU: straight-line, no per-call allocations beyond the response.
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)
-        if self._tracer:
-            self._tracer.command(raw)
+        tracer = self._tracer
+        if tracer:
+            tracer.command(raw)
         resp = self.transport.transmit(raw)
-        if self._tracer:
-            self._tracer.response(resp)
-        for c in (self.total, self.phases.setdefault(self.phase, Counter())):
-            c.apdus += 1
-            c.bytes_out += len(raw)
-            c.bytes_in += len(resp)
+        if tracer:
+            tracer.response(resp)
+        n_out, n_in = len(raw), len(resp)
+        c = self.total
+        c.apdus += 1
+        c.bytes_out += n_out
+        c.bytes_in += n_in
+        p = self.phases.get(self.phase)
+        if p is None:
+            p = self.phases[self.phase] = Counter()
+        p.apdus += 1
+        p.bytes_out += n_out
+        p.bytes_in += n_in
         return resp
 
     def send(self, apdu: Apdu) -> Response:
         """Send one command, following 61xx/6Cxx under T=0, and return the final response. A command that
         presents an ADM key is sent only if the ADM guard lets it (else GuardError, exit 4)."""
-        ref = admguard.adm_key_ref(apdu)
-        if ref is None:
-            return run(apdu, self.protocol, self._send_raw)
+        if apdu.ins not in admguard.PRESENTING_INS or (ref := admguard.adm_key_ref(apdu)) is None:
+            return run(apdu, self.protocol, self._send_raw)  # the fast path: nothing the guard looks at
         query = run(admguard.tries_query(apdu), self.protocol, self._send_raw)
         self.adm_guard.check(self.name, ref, apdu.data, query.sw)
         resp = run(apdu, self.protocol, self._send_raw)

@@ -6,8 +6,15 @@ of a reader's name).
   leaves the card as it is.
 * Protocol: as pySim does (specfacts §4.5), T=0 whenever the ATR offers it, else T=1. The transport moves
   raw bytes; `61xx`/`6Cxx` are followed by `simtool.commands.exchange` through `Reader`.
-* Nothing blocks for ever: each PC/SC call runs on the transport's worker thread and the caller waits at
-  most `timeout` seconds for it. A hung pcscd gives `NoCardError` after `timeout`, a stopped one at once.
+* Nothing blocks for ever: a hung pcscd gives `NoCardError` after `timeout`, a stopped one at once. The rare
+  calls (context, connect, status, reset) run on the transport's worker thread and the caller waits at most
+  `timeout` for them. `SCardTransmit`, the hot path, runs on the caller's own thread under a watchdog: when
+  it outlives `timeout`, the watchdog shuts down the context's socket to pcscd, which makes libpcsclite
+  return at once (`SCARD_F_COMM_ERROR`), and the caller gets the same `NoCardError`. Trade-off: a thread
+  handoff per APDU cost more than half of the Reader's time through pcscd; the watchdog needs to know the
+  context's socket (found when the context is made, Linux `/proc`, one socket per context as in
+  pcsc-lite), and where it cannot be found transmit goes through the worker as before. Either way the
+  context is dead after a timeout: every later call fails at once.
 * A card pulled mid-session raises `CardRemoved` (a `NoCardError`, exit 3) naming the reader.
 * pyscard is imported only when a PC/SC reader is opened; without it `PcscUnavailable` says what is
   missing and how to install it.
@@ -16,8 +23,11 @@ of a reader's name).
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
+import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -92,9 +102,105 @@ class _Worker:
             raise value
         return value
 
-    def stop(self) -> None:
-        if not self.dead:
+    def stop(self, idle: bool = False) -> None:
+        """End the thread; `idle`: it is known to wait for a job even though the transport is dead."""
+        if idle or not self.dead:
             self._jobs.put(None)
+
+
+class _Watchdog:
+    """The deadline of calls made on the caller's own thread, without a thread handoff per call.
+
+    The caller only stores its deadline before the call and clears it after; the watchdog thread sleeps
+    until the deadline of the call in flight (or half a timeout when none is) and, if that same call is
+    still in flight then, shuts the pcscd socket down so the blocked call returns. Calls from several threads
+    take turns (as they did on the worker): a call waiting its turn gives up after `timeout` too.
+    """
+
+    def __init__(self, fd: int, inode: str, timeout: float, name: str, on_fire: Callable[[], None]) -> None:
+        self._fd, self._inode, self._on_fire = fd, inode, on_fire
+        self._idle = timeout / 2
+        self._deadline: float | None = None
+        self._stop = threading.Event()
+        self._turn = threading.Lock()
+        self.fired = False
+        self._thread = threading.Thread(target=self._loop, name=f"pcsc-watchdog-{name}", daemon=True)
+        self._thread.start()
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float, what: str) -> Any:
+        if self.fired:
+            raise NoCardError(f"{what}: an earlier PC/SC call never returned (pcscd hung?)")
+        if not self._turn.acquire(timeout=timeout):
+            raise self._late(what, timeout)
+        try:
+            self._deadline = time.monotonic() + timeout
+            value = fn(*args)
+        except BaseException:
+            if self.fired:
+                raise self._late(what, timeout) from None
+            raise
+        finally:
+            self._deadline = None
+            self._turn.release()
+        if self.fired:  # it returned because the watchdog cut it off (or just as it did): too late either way
+            raise self._late(what, timeout)
+        return value
+
+    @staticmethod
+    def _late(what: str, timeout: float) -> NoCardError:
+        return NoCardError(f"{what}: no answer from pcscd within {timeout:g} s (is pcscd hung?)")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            current = self._deadline  # held here, so `is` below cannot match a later call's deadline
+            if current is None:
+                self._stop.wait(self._idle)
+                continue
+            left = current - time.monotonic()
+            if left > 0:
+                self._stop.wait(left)
+            elif self._deadline is current:
+                self._fire()
+                return
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._on_fire()
+        if _socket_inodes().get(self._fd) != self._inode:
+            return  # not our socket any more (cannot happen while a call on it is in flight)
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(self._fd)) as s:
+            s.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _socket_inodes() -> dict[int, str]:
+    """This process's socket descriptors: fd -> `socket:[inode]` (empty where there is no /proc)."""
+    out: dict[int, str] = {}
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        return out
+    for n in names:
+        with contextlib.suppress(OSError, ValueError):
+            link = os.readlink(f"/proc/self/fd/{n}")
+            if link.startswith("socket:"):
+                out[int(n)] = link
+    return out
+
+
+def _new_unix_socket(before: dict[int, str]) -> tuple[int, str] | None:
+    """The one Unix socket opened since `before` and connected to a path (the context's pcscd socket);
+    None when there is not exactly one (another thread opened one too: no guessing)."""
+    found = []
+    for fd, inode in _socket_inodes().items():
+        if before.get(fd) == inode:
+            continue
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as s:
+            if s.family == socket.AF_UNIX and s.getpeername():
+                found.append((fd, inode))
+    return found[0] if len(found) == 1 else None
 
 
 # --- ATR ----------------------------------------------------------------------------------------------------
@@ -155,6 +261,8 @@ class _Context:
         self.sc = _scard()
         self.timeout = timeout
         self.worker = _Worker(name)
+        self.watchdog: _Watchdog | None = None
+        before = _socket_inodes()
         try:
             hr, ctx = self.call(self.sc.SCardEstablishContext, self.sc.SCARD_SCOPE_USER, what="PC/SC")
         except BaseException:
@@ -166,6 +274,18 @@ class _Context:
                 raise NoCardError(PCSCD_DOWN)
             raise NoCardError(f"PC/SC: cannot reach pcscd: {_message(self.sc, hr)}")
         self.ctx = ctx
+        sock = _new_unix_socket(before)
+        if sock is not None:
+            self.watchdog = _Watchdog(*sock, timeout=timeout, name=name, on_fire=self._dead)
+
+    def _dead(self) -> None:
+        self.worker.dead = True
+
+    def fast_call(self, fn: Callable[..., Any], *args: Any, what: str) -> Any:
+        """`call` on the caller's thread under the watchdog (no handoff); through the worker without one."""
+        if self.watchdog is None or self.worker.dead:
+            return self.call(fn, *args, what=what)
+        return self.watchdog.call(fn, *args, timeout=self.timeout, what=what)
 
     def call(self, fn: Callable[..., Any], *args: Any, what: str, timeout: float | None = None) -> Any:
         return self.worker.call(fn, *args, timeout=self.timeout if timeout is None else timeout, what=what)
@@ -200,6 +320,11 @@ class _Context:
         return int(event), bytes(atr)
 
     def release(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            if self.watchdog.fired:  # the hung call was on the caller's thread: the worker is idle
+                self.worker.stop(idle=True)
+                return
         if self.worker.dead:
             return
         with contextlib.suppress(Exception):
@@ -243,6 +368,7 @@ class PcscTransport:
         self.name = reader
         self.shared = shared
         self._closed = False
+        self._what_transmit = f"{reader}: transmit"
         self._gone = False  # the card left: closing must not reset whatever card is in the reader now
         event, atr = context.state(reader)
         if event & sc.SCARD_STATE_UNAVAILABLE:
@@ -311,8 +437,8 @@ class PcscTransport:
     def transmit(self, apdu: bytes) -> bytes:
         if self._closed:
             raise NoCardError(f"{self.name}: the session is closed")
-        hr, resp = self._c.call(self.sc.SCardTransmit, self._hcard, self._active, list(apdu),
-                                what=f"{self.name}: transmit")
+        hr, resp = self._c.fast_call(self.sc.SCardTransmit, self._hcard, self._active, list(apdu),
+                                     what=self._what_transmit)
         if hr != 0:
             raise self._error(hr, "transmit")
         if len(resp) < 2:  # vpcd answers a card whose connection dropped mid-APDU with nothing: a failed exchange

@@ -156,6 +156,39 @@ def test_card_pulled_mid_session_without_pcscd_noticing_yet(pcsc_card) -> None:
         reader.close()
 
 
+def test_a_card_that_stops_answering_mid_apdu_gives_up_at_the_deadline(simtool_pcscd) -> None:
+    """Transmit runs on the caller's thread (no worker handoff) and still never hangs: when pcscd does not
+    answer within the timeout, the watchdog cuts the call off; the session is dead from then on."""
+    import threading
+
+    from simtool.testing.pcscd import emulated_reader
+
+    card = Card.blank(adm=ADM)
+    armed, release = threading.Event(), threading.Event()
+    inner = card.process
+
+    def process(apdu: bytes) -> bytes:
+        if armed.is_set():
+            release.wait(30)  # a stuck card: pcscd waits for it, the client waits for pcscd
+        return inner(apdu)
+
+    card.process = process  # type: ignore[method-assign]
+    with emulated_reader(card) as name:
+        reader = name.open(timeout=1.0)
+        try:
+            assert reader.transport._c.watchdog is not None  # the fast path is the one under test
+            assert reader.send(uicc.select_fid(0x3F00)).ok
+            armed.set()
+            with pytest.raises(NoCardError, match=f"{name}: transmit: no answer from pcscd within 1 s"):
+                reader.send(uicc.select_fid(0x3F00))
+            with pytest.raises(NoCardError, match="an earlier PC/SC call never returned"):
+                reader.send(uicc.select_fid(0x3F00))
+        finally:
+            release.set()
+            armed.clear()
+            reader.close()
+
+
 # --- other software: scriptor (pcsc-tools) -------------------------------------------------------------------------
 
 

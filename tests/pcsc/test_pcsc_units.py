@@ -190,6 +190,54 @@ def test_hung_pcscd_gives_up_within_the_timeout(tmp_path: Path) -> None:
         listener.close()
 
 
+def test_watchdog_cuts_a_call_blocked_on_its_socket() -> None:
+    """A call on the caller's own thread (the transmit path) blocked on the pcscd socket is cut off at the
+    deadline by shutting that socket down; later calls fail at once; a call that returns in time is untouched."""
+    from simtool.transport.pcsc import _socket_inodes, _Watchdog
+
+    ours, peer = socket.socketpair()
+    fired = threading.Event()
+    try:
+        dog = _Watchdog(ours.fileno(), _socket_inodes()[ours.fileno()], timeout=0.5, name="t", on_fire=fired.set)
+        peer.send(b"x")
+        assert dog.call(ours.recv, 1, timeout=0.5, what="r: transmit") == b"x"  # answered: passed through
+        with pytest.raises(NoCardError, match="r: transmit: no answer from pcscd within 0.5 s"):
+            dog.call(ours.recv, 1, timeout=0.5, what="r: transmit")  # pcscd never answers
+        assert fired.is_set()
+        with pytest.raises(NoCardError, match="an earlier PC/SC call never returned"):
+            dog.call(pytest.fail, "a dead context must not be called", timeout=0.5, what="r: transmit")
+        dog.stop()
+    finally:
+        ours.close()
+        peer.close()
+
+
+def test_watchdog_finds_only_a_lone_new_unix_socket() -> None:
+    from simtool.transport.pcsc import _new_unix_socket, _socket_inodes
+
+    before = _socket_inodes()
+    a, b = socket.socketpair()
+    try:
+        assert _new_unix_socket(before) is None  # two new ones (both ends): no guessing
+        before = _socket_inodes()
+        c, d = socket.socketpair()
+        b.close()
+        with c, d:
+            assert _new_unix_socket(before) is None
+        listener = socket.socket(socket.AF_UNIX)
+        with listener:
+            listener.bind("")  # autobind: an abstract address
+            listener.listen(1)
+            before = _socket_inodes()
+            with socket.socket(socket.AF_UNIX) as client:
+                client.connect(listener.getsockname())
+                found = _new_unix_socket(before)
+                assert found is not None and found[0] == client.fileno()
+    finally:
+        a.close()
+        b.close()
+
+
 # --- the pytest plugin, as another project uses it ----------------------------------------------------------------
 
 
