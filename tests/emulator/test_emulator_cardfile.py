@@ -93,7 +93,7 @@ def test_special_and_oversized_files_are_refused_unread(tmp_path: Path, what: st
     t0 = time.monotonic()
     with pytest.raises(CardFileError) as exc:
         load_card(path)
-    assert time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 < 10  # a FIFO opened without O_NONBLOCK would block for ever
     assert str(exc.value).startswith(f"{path}: ")
     want = "larger than a card file may be" if what == "oversized" else "not a regular file"
     assert want in str(exc.value)

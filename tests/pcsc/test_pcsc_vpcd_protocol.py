@@ -380,9 +380,8 @@ def test_stop_closes_the_connection(peer: FakeVpcd) -> None:
     server = serve_one(Card.blank(adm=ADM), peer.port)
     peer.accept()
     assert peer.atr()
-    t = time.monotonic()
     server.stop()
-    assert time.monotonic() - t < 2.0
+    assert not any(slot.thread.is_alive() for slot in server.slots.values())  # stopped, not left to a join timeout
     assert peer.recv() is None  # vpcd sees the card go
     server.stop()  # idempotent
 
