@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from simtool.crypto.aka import SqnState
@@ -93,6 +93,31 @@ class _Channel:
         self.app = app
 
 
+class _Port:
+    """The card as the CAT runtime and the applet see it (`simtool.emulator.port.CardPort`)."""
+
+    __slots__ = ("_card",)
+
+    def __init__(self, card: Card) -> None:
+        self._card = card
+
+    @property
+    def model(self) -> CardModel:
+        return self._card.state.model
+
+    def file_bytes(self, path: str) -> bytes:
+        return self._card.file_bytes(path)
+
+    def commit(self, changes: Mapping[str, bytes]) -> None:
+        self._card._commit(changes)
+
+    def case2(self, data: bytes, le: int | None) -> bytes:
+        return self._card._case2(data, le)
+
+    def case4(self, chn: int, data: bytes, le: int | None) -> bytes:
+        return self._card._case4(chn, data, le)
+
+
 def _valid_pin(value: bytes) -> bool:
     """4 to 8 ASCII digits, FF padded to 8 bytes (TS 102 221 §9.5.1)."""
     digits = value.rstrip(b"\xff")
@@ -134,7 +159,7 @@ class Card:
         }
         # CAT and the plan applet (simtool.emulator.cat / applet): TERMINAL PROFILE, FETCH, TERMINAL
         # RESPONSE, ENVELOPE; `self.cat.after` turns 9000 into 91xx while a proactive command waits.
-        self.cat = CatRuntime(self, PlanApplet)
+        self.cat = CatRuntime(_Port(self), PlanApplet)
         for ins, name in ((0x10, "terminal_profile"), (0x12, "fetch"), (0x14, "terminal_response"),
                           (0xC2, "envelope")):
             self._ins[ins] = (getattr(self.cat, name), True)
@@ -296,6 +321,22 @@ class Card:
             held.add(Cond.PIN2)
         self._held = frozenset(held)
         self._pin_bitmap = (0x80 if pin1 else 0) | (0x40 if pin2 else 0) | 0x20
+
+    def _commit(self, changes: Mapping[str, bytes]) -> None:
+        """`CardPort.commit`: new bodies for these EFs, durable in one save, or none of them (6581)."""
+        files = self.state.files
+        for path, body in changes.items():
+            if len(body) != len(files[path]):
+                raise ValueError(f"{path}: {len(body)} bytes for an EF of {len(files[path])}")
+        old = {path: bytes(files[path]) for path in changes}
+        for path, body in changes.items():
+            files[path][:] = body
+
+        def undo() -> None:
+            for path, body in old.items():
+                files[path][:] = body
+
+        self._save(undo)
 
     def _save(self, undo: Callable[[], None]) -> None:
         """Make the state durable now; if the disk refuses, undo the change in memory and answer 6581."""

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simtool.emulator.ota import SmsError
+from simtool.emulator.port import CardPort
 from simtool.encoding.types import EncodeError, alpha_encode
-
-if TYPE_CHECKING:
-    from simtool.emulator.card import Card
 
 OK = b"\x90\x00"
 BUSY = b"\x93\x00"
@@ -171,9 +169,10 @@ class Sent:
 
 
 class CatRuntime:
-    """Owned by a `Card`; its four INS handlers have the card's handler signature."""
+    """Owned by a `Card`, which it sees through its `CardPort`; its four INS handlers have the card's
+    handler signature."""
 
-    def __init__(self, card: Card, applet_factory: Callable[[Card, CatRuntime], Any]) -> None:
+    def __init__(self, card: CardPort, applet_factory: Callable[[CardPort, CatRuntime], Any]) -> None:
         self.card = card
         self.applet = applet_factory(card, self)
         self.reset()
@@ -234,7 +233,7 @@ class CatRuntime:
             return WRONG_LENGTH
         if not self.queue or self.current is not None:
             return CONDITIONS
-        out = self.card._case2(self.queue[0].raw, le)
+        out = self.card.case2(self.queue[0].raw, le)
         if out[-2] != 0x6C:
             self.current = self.queue.pop(0)
         return out
@@ -275,7 +274,7 @@ class CatRuntime:
                 response = self.applet.on_sms_pp(value)
             except SmsError:
                 return WRONG_DATA
-            return self.card._case4(chn, response, le) if response else OK
+            return self.card.case4(chn, response, le) if response else OK
         try:
             items = parse_ctlv(value)
         except ValueError:
