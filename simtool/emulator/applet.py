@@ -20,13 +20,11 @@ from simtool.emulator import ota
 from simtool.emulator.port import CardPort
 from simtool.encoding import efs
 from simtool.encoding.codec import DecodeError
+from simtool.encoding.sw import SW
 
 TAR = bytes.fromhex("BFFF4A")  # proprietary range BFFF00-BFFFFF (TS 101 220 Annex D)
 MSL = 0x16  # minimum security level, SPI1 coding: CC (10), ciphering (1), counter higher (10)
 DAY = 86_400
-SW_OK = b"\x90\x00"
-SW_WRONG_DATA = b"\x6a\x80"
-SW_CONDITIONS = b"\x69\x85"
 
 # OTA commands (secured data), applet_spec/behaviour.md
 CMD_TOPUP = 0xA1
@@ -345,7 +343,7 @@ class PlanApplet:
         if checked.status != ota.OK:
             return ota.por(checked, checked.status)
         sw, bodies = self._run(checked.data)
-        if sw == SW_OK:
+        if sw == SW.OK.raw:
             bodies["OTA_CNTR"] = checked.counter.to_bytes(5, "big")
             self._write(bodies)
             return ota.por(checked, ota.OK, sw + self._summary())
@@ -356,11 +354,11 @@ class PlanApplet:
         (SW, new file bodies): 9000 and the bodies, or an error SW and nothing."""
         plan = self._plan()
         if plan is None:
-            return SW_CONDITIONS, {}
+            return SW.CONDITIONS.raw, {}
         try:
             commands = _parse_commands(data)
         except ValueError:
-            return SW_WRONG_DATA, {}
+            return SW.WRONG_DATA.raw, {}
         balance = efs.BALANCE.decode(self._raw("BALANCE"))
         v = self._validity()
         for tag, fields in commands:
@@ -378,9 +376,9 @@ class PlanApplet:
                 balance["remaining_bytes"] = fields[0x81]
             if (balance["total_bytes"] >= 2**64 or balance["remaining_bytes"] > balance["total_bytes"]
                     or v["extra_days"] > 0xFFFF or v["expires"] >= 2**32):
-                return SW_WRONG_DATA, {}
+                return SW.WRONG_DATA.raw, {}
         size = len(self._raw("BALANCE"))
-        return SW_OK, {"BALANCE": efs.BALANCE.encode(balance, size), "VALIDITY": self._validity_bytes(v)}
+        return SW.OK.raw, {"BALANCE": efs.BALANCE.encode(balance, size), "VALIDITY": self._validity_bytes(v)}
 
     def _summary(self) -> bytes:
         """The plan as it stands, for the PoR: A0 { 81 remaining, 82 total, 83 state, 84 expiry, 85 days }."""
