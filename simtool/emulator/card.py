@@ -972,7 +972,7 @@ class Card:
 
             self._save(undo)
         if sw != SW.OK:
-            return SW(sw).raw
+            return sw.raw
         return self._case4(chn, out, le)
 
     # --- MANAGE CHANNEL ---------------------------------------------------------------------------------
