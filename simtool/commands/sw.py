@@ -9,61 +9,62 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from simtool.encoding.sw import SW, SW1
 from simtool.errors import CardError
 
-SW_OK = 0x9000
+SW_OK = SW.OK
 
 #: Exact status words and what they mean.
-STATUS_WORDS: dict[int, str] = {
-    0x9000: "normal ending of the command",
-    0x9300: "SIM Toolkit busy, command cannot be executed now (retry the ENVELOPE later)",
-    0x6200: "warning: no information given, state of non-volatile memory unchanged",
-    0x6281: "warning: part of returned data may be corrupted",
-    0x6282: "warning: end of file or record reached before reading Le bytes, or unsuccessful search",
-    0x6283: "warning: selected file invalidated (deactivated)",
-    0x6285: "warning: selected file in termination state",
-    0x62F1: "warning: more data available",
-    0x62F2: "warning: more data available and proactive command pending",
-    0x62F3: "warning: response data available",
-    0x63F1: "warning: more data expected",
-    0x63F2: "warning: more data expected and proactive command pending",
-    0x6400: "execution error: no information given, state of non-volatile memory unchanged",
-    0x6500: "execution error: no information given, state of non-volatile memory changed",
-    0x6581: "execution error: memory problem",
-    0x6700: "wrong length (Lc or Le inconsistent with the command)",
-    0x6800: "function in CLA not supported",
-    0x6881: "logical channel not supported",
-    0x6882: "secure messaging not supported",
-    0x6900: "command not allowed: no information given",
-    0x6981: "command incompatible with file structure",
-    0x6982: "security status not satisfied (access condition not fulfilled, PIN/ADM not verified)",
-    0x6983: "authentication/PIN method blocked (no tries left)",
-    0x6984: "referenced data invalidated",
-    0x6985: "conditions of use not satisfied",
-    0x6986: "command not allowed (no EF selected)",
-    0x6A80: "incorrect parameters in the data field",
-    0x6A81: "function not supported",
-    0x6A82: "file or application not found",
-    0x6A83: "record not found",
-    0x6A84: "not enough memory space",
-    0x6A86: "incorrect parameters P1-P2",
-    0x6A87: "Lc inconsistent with P1-P2",
-    0x6A88: "referenced data not found",
-    0x6B00: "wrong parameters P1-P2 (e.g. offset beyond the end of the EF)",
-    0x6D00: "instruction code not supported or invalid",
-    0x6E00: "class not supported",
-    0x6F00: "technical problem, no precise diagnosis",
-    0x9862: "authentication error, incorrect MAC",
-    0x9864: "authentication error, security context not supported",
-    0x9865: "key freshness failure",
-    0x9866: "authentication error, no memory space available",
-    0x9867: "authentication error, no memory space available in EF MUK",
+STATUS_WORDS: dict[int, str] = {  # keyed by `SW` members, which are ints
+    SW.OK: "normal ending of the command",
+    SW.TOOLKIT_BUSY: "SIM Toolkit busy, command cannot be executed now (retry the ENVELOPE later)",
+    SW.WARNING: "warning: no information given, state of non-volatile memory unchanged",
+    SW.DATA_CORRUPTED: "warning: part of returned data may be corrupted",
+    SW.END_REACHED: "warning: end of file or record reached before reading Le bytes, or unsuccessful search",
+    SW.FILE_INVALIDATED: "warning: selected file invalidated (deactivated)",
+    SW.FILE_TERMINATED: "warning: selected file in termination state",
+    SW.MORE_DATA: "warning: more data available",
+    SW.MORE_DATA_PROACTIVE: "warning: more data available and proactive command pending",
+    SW.RESPONSE_DATA: "warning: response data available",
+    SW.MORE_DATA_EXPECTED: "warning: more data expected",
+    SW.MORE_DATA_EXPECTED_PROACTIVE: "warning: more data expected and proactive command pending",
+    SW.EXECUTION_ERROR: "execution error: no information given, state of non-volatile memory unchanged",
+    SW.EXECUTION_ERROR_CHANGED: "execution error: no information given, state of non-volatile memory changed",
+    SW.MEMORY: "execution error: memory problem",
+    SW.WRONG_LENGTH: "wrong length (Lc or Le inconsistent with the command)",
+    SW.CLA_FUNCTION: "function in CLA not supported",
+    SW.NO_CHANNEL: "logical channel not supported",
+    SW.SM_NOT_SUPPORTED: "secure messaging not supported",
+    SW.NOT_ALLOWED: "command not allowed: no information given",
+    SW.WRONG_STRUCTURE: "command incompatible with file structure",
+    SW.SECURITY: "security status not satisfied (access condition not fulfilled, PIN/ADM not verified)",
+    SW.BLOCKED: "authentication/PIN method blocked (no tries left)",
+    SW.INVALIDATED: "referenced data invalidated",
+    SW.CONDITIONS: "conditions of use not satisfied",
+    SW.NO_EF: "command not allowed (no EF selected)",
+    SW.WRONG_DATA: "incorrect parameters in the data field",
+    SW.FUNC_NOT_SUPPORTED: "function not supported",
+    SW.NOT_FOUND: "file or application not found",
+    SW.RECORD_NOT_FOUND: "record not found",
+    SW.NOT_ENOUGH_MEMORY: "not enough memory space",
+    SW.BAD_P1P2: "incorrect parameters P1-P2",
+    SW.LC_INCONSISTENT: "Lc inconsistent with P1-P2",
+    SW.REF_NOT_FOUND: "referenced data not found",
+    SW.WRONG_OFFSET: "wrong parameters P1-P2 (e.g. offset beyond the end of the EF)",
+    SW.INS_NOT_SUPPORTED: "instruction code not supported or invalid",
+    SW.CLA_NOT_SUPPORTED: "class not supported",
+    SW.TECHNICAL: "technical problem, no precise diagnosis",
+    SW.AUTH_MAC: "authentication error, incorrect MAC",
+    SW.CONTEXT_NOT_SUPPORTED: "authentication error, security context not supported",
+    SW.KEY_FRESHNESS: "key freshness failure",
+    SW.AUTH_NO_MEMORY: "authentication error, no memory space available",
+    SW.AUTH_NO_MEMORY_MUK: "authentication error, no memory space available in EF MUK",
 }
 
 
 def is_ok(sw: int) -> bool:
     """Normal ending: 9000, 91xx (proactive command pending) and 92xx (data-transfer info)."""
-    return sw == SW_OK or sw >> 8 in (0x91, 0x92)
+    return sw == SW_OK or sw >> 8 in (SW1.PROACTIVE, SW1.DATA_TRANSFER)
 
 
 def describe(sw: int) -> str:
@@ -72,17 +73,17 @@ def describe(sw: int) -> str:
         return STATUS_WORDS[sw]
     sw1, sw2 = sw >> 8, sw & 0xFF
     n = sw2 or 256
-    if sw1 == 0x61:
+    if sw1 == SW1.RESPONSE_AVAILABLE:
         return f"{n} response bytes available (T=0: send GET RESPONSE with Le={sw2:02X})"
-    if sw1 == 0x6C:
+    if sw1 == SW1.WRONG_LE:
         return f"wrong Le, {n} bytes available (re-send the command with Le={sw2:02X})"
-    if sw1 == 0x9F:
+    if sw1 == SW1.GSM_RESPONSE_AVAILABLE:
         return f"(GSM SIM) {n} response bytes available (send GET RESPONSE with Le={sw2:02X})"
-    if sw1 == 0x91:
+    if sw1 == SW1.PROACTIVE:
         return f"normal ending, proactive command of {n} bytes pending (send FETCH with Le={sw2:02X})"
-    if sw1 == 0x92:
+    if sw1 == SW1.DATA_TRANSFER:
         return f"normal ending, extra information about an ongoing data transfer session ({sw2:02X})"
-    if sw1 == 0x63 and sw2 & 0xF0 == 0xC0:
+    if sw1 == SW1.VERIFY_FAILED and sw2 & 0xF0 == 0xC0:
         x = sw2 & 0x0F
         return (
             f"verification failed, {x} {'try' if x == 1 else 'tries'} left"
@@ -112,10 +113,10 @@ class StatusWordError(CardError):
     `raise SecurityNotSatisfied()` and answer `err.sw`.
     """
 
-    default_sw: ClassVar[int] = 0x6F00
+    default_sw: ClassVar[int] = SW.TECHNICAL
 
     def __init__(self, sw: int | None = None, command_name: str = "") -> None:
-        self.sw = self.default_sw if sw is None else sw
+        self.sw = int(self.default_sw if sw is None else sw)  # a plain int: stored, printed, pickled
         self.command_name = command_name
         super().__init__(self._message())
 
@@ -138,25 +139,25 @@ class StatusWordError(CardError):
 class CardWarning(StatusWordError):
     """62xx / 63xx (other than 63Cx): the command ran, with a warning."""
 
-    default_sw = 0x6200
+    default_sw = SW.WARNING
 
 
 class EndOfData(CardWarning):
     """6282: end of file/record reached before Le bytes, or search found nothing."""
 
-    default_sw = 0x6282
+    default_sw = SW.END_REACHED
 
 
 class FileDeactivated(CardWarning):
     """6283: the selected file is deactivated."""
 
-    default_sw = 0x6283
+    default_sw = SW.FILE_INVALIDATED
 
 
 class WrongPin(StatusWordError):
     """63Cx: wrong PIN/PUK/ADM, `tries_left` attempts remain."""
 
-    default_sw = 0x63C0
+    default_sw = SW.VERIFY_FAILED
 
     @property
     def tries_left(self) -> int:
@@ -166,209 +167,209 @@ class WrongPin(StatusWordError):
     def with_tries(cls, tries_left: int, command_name: str = "") -> WrongPin:
         if not 0 <= tries_left <= 15:
             raise ValueError(f"tries left must be 0..15, got {tries_left}")
-        return cls(0x63C0 | tries_left, command_name)
+        return cls(SW.VERIFY_FAILED | tries_left, command_name)
 
 
 class ExecutionError(StatusWordError):
     """64xx / 65xx: execution error."""
 
-    default_sw = 0x6400
+    default_sw = SW.EXECUTION_ERROR
 
 
 class MemoryProblem(ExecutionError):
     """6581: memory problem (a write failed)."""
 
-    default_sw = 0x6581
+    default_sw = SW.MEMORY
 
 
 class WrongLength(StatusWordError):
     """67xx: wrong Lc/Le."""
 
-    default_sw = 0x6700
+    default_sw = SW.WRONG_LENGTH
 
 
 class ClaFunctionNotSupported(StatusWordError):
     """68xx: a function coded in CLA is not supported."""
 
-    default_sw = 0x6800
+    default_sw = SW.CLA_FUNCTION
 
 
 class LogicalChannelNotSupported(ClaFunctionNotSupported):
     """6881."""
 
-    default_sw = 0x6881
+    default_sw = SW.NO_CHANNEL
 
 
 class CommandNotAllowed(StatusWordError):
     """69xx: command not allowed."""
 
-    default_sw = 0x6900
+    default_sw = SW.NOT_ALLOWED
 
 
 class IncompatibleFileStructure(CommandNotAllowed):
     """6981: e.g. READ RECORD on a transparent EF."""
 
-    default_sw = 0x6981
+    default_sw = SW.WRONG_STRUCTURE
 
 
 class SecurityNotSatisfied(CommandNotAllowed):
     """6982: the access condition is not fulfilled (PIN/ADM not verified)."""
 
-    default_sw = 0x6982
+    default_sw = SW.SECURITY
 
 
 class PinBlocked(CommandNotAllowed):
     """6983: the PIN/key is blocked (no tries left)."""
 
-    default_sw = 0x6983
+    default_sw = SW.BLOCKED
 
 
 class InvalidatedData(CommandNotAllowed):
     """6984: referenced data invalidated (e.g. the PIN is disabled)."""
 
-    default_sw = 0x6984
+    default_sw = SW.INVALIDATED
 
 
 class ConditionsNotSatisfied(CommandNotAllowed):
     """6985: conditions of use not satisfied."""
 
-    default_sw = 0x6985
+    default_sw = SW.CONDITIONS
 
 
 class NoEfSelected(CommandNotAllowed):
     """6986: command not allowed, no EF selected."""
 
-    default_sw = 0x6986
+    default_sw = SW.NO_EF
 
 
 class WrongParameters(StatusWordError):
     """6Axx: wrong parameters."""
 
-    default_sw = 0x6A00
+    default_sw = SW.WRONG_PARAMETERS
 
 
 class WrongData(WrongParameters):
     """6A80: incorrect parameters in the data field."""
 
-    default_sw = 0x6A80
+    default_sw = SW.WRONG_DATA
 
 
 class FunctionNotSupported(WrongParameters):
     """6A81."""
 
-    default_sw = 0x6A81
+    default_sw = SW.FUNC_NOT_SUPPORTED
 
 
 class FileNotFound(WrongParameters):
     """6A82: file or application not found."""
 
-    default_sw = 0x6A82
+    default_sw = SW.NOT_FOUND
 
 
 class RecordNotFound(WrongParameters):
     """6A83."""
 
-    default_sw = 0x6A83
+    default_sw = SW.RECORD_NOT_FOUND
 
 
 class NotEnoughMemory(WrongParameters):
     """6A84."""
 
-    default_sw = 0x6A84
+    default_sw = SW.NOT_ENOUGH_MEMORY
 
 
 class IncorrectParameters(WrongParameters):
     """6A86 / 6B00: P1-P2 wrong (6B00: e.g. offset beyond the EF)."""
 
-    default_sw = 0x6A86
+    default_sw = SW.BAD_P1P2
 
 
 class LcInconsistent(WrongParameters):
     """6A87: Lc inconsistent with P1-P2."""
 
-    default_sw = 0x6A87
+    default_sw = SW.LC_INCONSISTENT
 
 
 class ReferencedDataNotFound(WrongParameters):
     """6A88."""
 
-    default_sw = 0x6A88
+    default_sw = SW.REF_NOT_FOUND
 
 
 class InsNotSupported(StatusWordError):
     """6D00."""
 
-    default_sw = 0x6D00
+    default_sw = SW.INS_NOT_SUPPORTED
 
 
 class ClaNotSupported(StatusWordError):
     """6E00."""
 
-    default_sw = 0x6E00
+    default_sw = SW.CLA_NOT_SUPPORTED
 
 
 class TechnicalProblem(StatusWordError):
     """6Fxx."""
 
-    default_sw = 0x6F00
+    default_sw = SW.TECHNICAL
 
 
 class SecurityManagementError(StatusWordError):
     """98xx: application-specific security errors (USIM AUTHENTICATE)."""
 
-    default_sw = 0x9800
+    default_sw = SW.SECURITY_MANAGEMENT
 
 
 class AuthMacFailure(SecurityManagementError):
     """9862: AUTHENTICATE, incorrect MAC (AUTN not from our network or wrong K/OPc)."""
 
-    default_sw = 0x9862
+    default_sw = SW.AUTH_MAC
 
 
 class SecurityContextNotSupported(SecurityManagementError):
     """9864."""
 
-    default_sw = 0x9864
+    default_sw = SW.CONTEXT_NOT_SUPPORTED
 
 
 class KeyFreshnessFailure(SecurityManagementError):
     """9865."""
 
-    default_sw = 0x9865
+    default_sw = SW.KEY_FRESHNESS
 
 
 class ToolkitBusy(StatusWordError):
     """9300: SIM Toolkit busy."""
 
-    default_sw = 0x9300
+    default_sw = SW.TOOLKIT_BUSY
 
 
 _EXACT: dict[int, type[StatusWordError]] = {
-    0x6282: EndOfData,
-    0x6283: FileDeactivated,
-    0x6581: MemoryProblem,
-    0x6881: LogicalChannelNotSupported,
-    0x6981: IncompatibleFileStructure,
-    0x6982: SecurityNotSatisfied,
-    0x6983: PinBlocked,
-    0x6984: InvalidatedData,
-    0x6985: ConditionsNotSatisfied,
-    0x6986: NoEfSelected,
-    0x6A80: WrongData,
-    0x6A81: FunctionNotSupported,
-    0x6A82: FileNotFound,
-    0x6A83: RecordNotFound,
-    0x6A84: NotEnoughMemory,
-    0x6A86: IncorrectParameters,
-    0x6A87: LcInconsistent,
-    0x6A88: ReferencedDataNotFound,
-    0x6B00: IncorrectParameters,
-    0x6D00: InsNotSupported,
-    0x6E00: ClaNotSupported,
-    0x9300: ToolkitBusy,
-    0x9862: AuthMacFailure,
-    0x9864: SecurityContextNotSupported,
-    0x9865: KeyFreshnessFailure,
+    SW.END_REACHED: EndOfData,
+    SW.FILE_INVALIDATED: FileDeactivated,
+    SW.MEMORY: MemoryProblem,
+    SW.NO_CHANNEL: LogicalChannelNotSupported,
+    SW.WRONG_STRUCTURE: IncompatibleFileStructure,
+    SW.SECURITY: SecurityNotSatisfied,
+    SW.BLOCKED: PinBlocked,
+    SW.INVALIDATED: InvalidatedData,
+    SW.CONDITIONS: ConditionsNotSatisfied,
+    SW.NO_EF: NoEfSelected,
+    SW.WRONG_DATA: WrongData,
+    SW.FUNC_NOT_SUPPORTED: FunctionNotSupported,
+    SW.NOT_FOUND: FileNotFound,
+    SW.RECORD_NOT_FOUND: RecordNotFound,
+    SW.NOT_ENOUGH_MEMORY: NotEnoughMemory,
+    SW.BAD_P1P2: IncorrectParameters,
+    SW.LC_INCONSISTENT: LcInconsistent,
+    SW.REF_NOT_FOUND: ReferencedDataNotFound,
+    SW.WRONG_OFFSET: IncorrectParameters,
+    SW.INS_NOT_SUPPORTED: InsNotSupported,
+    SW.CLA_NOT_SUPPORTED: ClaNotSupported,
+    SW.TOOLKIT_BUSY: ToolkitBusy,
+    SW.AUTH_MAC: AuthMacFailure,
+    SW.CONTEXT_NOT_SUPPORTED: SecurityContextNotSupported,
+    SW.KEY_FRESHNESS: KeyFreshnessFailure,
 }
 
 _BY_SW1: dict[int, type[StatusWordError]] = {
@@ -390,7 +391,7 @@ def error_for_sw(sw: int, command_name: str = "") -> StatusWordError:
     """The exception that stands for `sw` (not raised; see raise_for_sw)."""
     cls = _EXACT.get(sw)
     if cls is None:
-        if sw & 0xFFF0 == 0x63C0:
+        if sw & 0xFFF0 == SW.VERIFY_FAILED:
             cls = WrongPin
         else:
             cls = _BY_SW1.get(sw >> 8, StatusWordError)

@@ -2,7 +2,7 @@
 
 It lives in DF.PLAN: EF.PLAN_DEF says what was sold, EF.BALANCE / EF.VALIDITY hold the state,
 EF.OTA_KEYS / EF.OTA_CNTR secure the operator's updates. Every change is one durable write of the card
-(`Card._save`) before the command that caused it is answered. The CAT runtime (`simtool.emulator.cat`)
+(`CardPort.commit`) before the command that caused it is answered. The CAT runtime (`simtool.emulator.cat`)
 calls the `on_*` hooks; the applet answers by queueing proactive commands.
 
 State machine: inactive → (location status "normal service", then PROVIDE LOCAL INFORMATION date-time)
@@ -13,22 +13,18 @@ time the terminal reported makes an expired plan active again. The balance chang
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simtool.emulator import cat as C
 from simtool.emulator import ota
+from simtool.emulator.port import CardPort
 from simtool.encoding import efs
 from simtool.encoding.codec import DecodeError
-
-if TYPE_CHECKING:
-    from simtool.emulator.card import Card
+from simtool.encoding.sw import SW
 
 TAR = bytes.fromhex("BFFF4A")  # proprietary range BFFF00-BFFFFF (TS 101 220 Annex D)
 MSL = 0x16  # minimum security level, SPI1 coding: CC (10), ciphering (1), counter higher (10)
 DAY = 86_400
-SW_OK = b"\x90\x00"
-SW_WRONG_DATA = b"\x6a\x80"
-SW_CONDITIONS = b"\x69\x85"
 
 # OTA commands (secured data), applet_spec/behaviour.md
 CMD_TOPUP = 0xA1
@@ -107,9 +103,9 @@ def parse_date_time(value: bytes) -> tuple[int, int] | None:
 
 
 class PlanApplet:
-    """One instance per card, created by the CAT runtime."""
+    """One instance per card, created by the CAT runtime; it sees the card through its `CardPort`."""
 
-    def __init__(self, card: Card, cat: C.CatRuntime) -> None:
+    def __init__(self, card: CardPort, cat: C.CatRuntime) -> None:
         self.card = card
         self.cat = cat
         fs = card.model.fs
@@ -127,7 +123,7 @@ class PlanApplet:
     # --- the files --------------------------------------------------------------------------------------
 
     def _raw(self, name: str) -> bytes:
-        return bytes(self.card.state.files[self.paths[name]])
+        return self.card.file_bytes(self.paths[name])
 
     def _decode(self, name: str, codec: Any) -> Any:
         try:
@@ -155,7 +151,7 @@ class PlanApplet:
                 "expires": exp, "extra_days": v["extra_days"], "last_seen": seen, "tz_seen": tz_seen}
 
     def _validity_bytes(self, v: dict[str, Any]) -> bytes:
-        size = len(self.card.state.files[self.paths["VALIDITY"]])
+        size = len(self._raw("VALIDITY"))
         return efs.VALIDITY.encode({
             "state": v["state"],
             "activated": efs.plan_time_decode(v["activated"], v["tz_act"]),
@@ -167,16 +163,7 @@ class PlanApplet:
 
     def _write(self, bodies: dict[str, bytes]) -> None:
         """Replace file bodies and make them durable in one save; on failure memory is as before (6581)."""
-        files = self.card.state.files
-        old = {name: bytes(files[self.paths[name]]) for name in bodies}
-        for name, body in bodies.items():
-            files[self.paths[name]][:] = body
-
-        def undo() -> None:
-            for name, body in old.items():
-                files[self.paths[name]][:] = body
-
-        self.card._save(undo)
+        self.card.commit({self.paths[name]: body for name, body in bodies.items()})
 
     # --- texts ------------------------------------------------------------------------------------------
 
@@ -356,7 +343,7 @@ class PlanApplet:
         if checked.status != ota.OK:
             return ota.por(checked, checked.status)
         sw, bodies = self._run(checked.data)
-        if sw == SW_OK:
+        if sw == SW.OK.raw:
             bodies["OTA_CNTR"] = checked.counter.to_bytes(5, "big")
             self._write(bodies)
             return ota.por(checked, ota.OK, sw + self._summary())
@@ -367,11 +354,11 @@ class PlanApplet:
         (SW, new file bodies): 9000 and the bodies, or an error SW and nothing."""
         plan = self._plan()
         if plan is None:
-            return SW_CONDITIONS, {}
+            return SW.CONDITIONS.raw, {}
         try:
             commands = _parse_commands(data)
         except ValueError:
-            return SW_WRONG_DATA, {}
+            return SW.WRONG_DATA.raw, {}
         balance = efs.BALANCE.decode(self._raw("BALANCE"))
         v = self._validity()
         for tag, fields in commands:
@@ -389,9 +376,9 @@ class PlanApplet:
                 balance["remaining_bytes"] = fields[0x81]
             if (balance["total_bytes"] >= 2**64 or balance["remaining_bytes"] > balance["total_bytes"]
                     or v["extra_days"] > 0xFFFF or v["expires"] >= 2**32):
-                return SW_WRONG_DATA, {}
-        size = len(self.card.state.files[self.paths["BALANCE"]])
-        return SW_OK, {"BALANCE": efs.BALANCE.encode(balance, size), "VALIDITY": self._validity_bytes(v)}
+                return SW.WRONG_DATA.raw, {}
+        size = len(self._raw("BALANCE"))
+        return SW.OK.raw, {"BALANCE": efs.BALANCE.encode(balance, size), "VALIDITY": self._validity_bytes(v)}
 
     def _summary(self) -> bytes:
         """The plan as it stands, for the PoR: A0 { 81 remaining, 82 total, 83 state, 84 expiry, 85 days }."""

@@ -10,6 +10,7 @@ from simtool.crypto import gsm
 from simtool.crypto.aka import Algorithm, Milenage, SqnState, Tuak, Xor, build_auts, check_autn
 from simtool.encoding import efs as C
 from simtool.encoding.codec import DecodeError
+from simtool.encoding.sw import SW
 
 TAG_SUCCESS = 0xDB
 TAG_SYNC_FAILURE = 0xDC
@@ -91,22 +92,22 @@ def next_sqn_state(sqn: SqnState, value: bytes) -> SqnState | None:
 
 def run_3g(
     alg: Algorithm, sqn: SqnState, rand: bytes, autn: bytes, with_kc: bool
-) -> tuple[bytes, int, SqnState | None]:
+) -> tuple[bytes, SW, SqnState | None]:
     """(response data, SW, new SQN memory to store or None). MAC is checked before the SQN."""
     try:
         seq, mac_ok = check_autn(alg, rand, autn)
     except ValueError:  # AUTN length does not fit this algorithm's MAC
-        return b"", 0x6700, None
+        return b"", SW.WRONG_LENGTH, None
     if not mac_ok:
-        return b"", 0x9862, None
+        return b"", SW.AUTH_MAC, None
     new = next_sqn_state(sqn, seq)
     if new is None:
-        return bytes([TAG_SYNC_FAILURE]) + _lv(build_auts(alg, rand, sqn.highest())), 0x9000, None
+        return bytes([TAG_SYNC_FAILURE]) + _lv(build_auts(alg, rand, sqn.highest())), SW.OK, None
     res, ck, ik, _ak = alg.f2345(rand)
     out = bytes([TAG_SUCCESS]) + _lv(res) + _lv(ck) + _lv(ik)
     if with_kc and len(ck) == 16 and len(ik) == 16:
         out += _lv(gsm.c3(ck, ik))
-    return out, 0x9000, new
+    return out, SW.OK, new
 
 
 def run_gsm(alg: Algorithm, rand: bytes) -> bytes:

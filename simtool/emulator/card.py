@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from simtool.crypto.aka import SqnState
@@ -29,6 +29,7 @@ from simtool.emulator.cat import CatRuntime
 from simtool.emulator.faults import CardPowerLoss, PowerCut
 from simtool.emulator.layout import Layout, Node, layout_for
 from simtool.emulator.state import CardFile, CardState, absent_files, max_tries
+from simtool.encoding.sw import SW, SW1, counted
 from simtool.encoding.tlv import tlv
 from simtool.errors import InputError
 from simtool.fs import DEFAULT_MODEL, CardModel, Cond
@@ -41,34 +42,32 @@ SERVICE_GSM_ACCESS = 27  # UST: Kc in the 3G AUTHENTICATE answer
 SERVICE_GSM_CONTEXT = 38  # UST: AUTHENTICATE in GSM security context
 
 
-def _sw(sw: int) -> bytes:
-    return sw.to_bytes(2, "big")
-
-
-OK = b"\x90\x00"
-WRONG_LENGTH = _sw(0x6700)
-NO_CHANNEL = _sw(0x6881)
-SM_NOT_SUPPORTED = _sw(0x6882)
-CHAINING_NOT_SUPPORTED = _sw(0x6884)
-WRONG_STRUCTURE = _sw(0x6981)
-SECURITY = _sw(0x6982)
-BLOCKED = _sw(0x6983)
-INVALIDATED = _sw(0x6984)
-CONDITIONS = _sw(0x6985)
-NO_EF = _sw(0x6986)
-WRONG_DATA = _sw(0x6A80)
-FUNC_NOT_SUPPORTED = _sw(0x6A81)
-NOT_FOUND = _sw(0x6A82)
-RECORD_NOT_FOUND = _sw(0x6A83)
-BAD_P1P2 = _sw(0x6A86)
-REF_NOT_FOUND = _sw(0x6A88)
-WRONG_OFFSET = _sw(0x6B00)
-INS_NOT_SUPPORTED = _sw(0x6D00)
-CLA_NOT_SUPPORTED = _sw(0x6E00)
-TECHNICAL = _sw(0x6F00)
-MEMORY = _sw(0x6581)
-END_REACHED = _sw(0x6282)
-CONTEXT_NOT_SUPPORTED = _sw(0x9864)
+# The status words this card answers, as wire bytes of `SW` (simtool.encoding.sw): module names, so the
+# APDU path reads a global rather than an enum attribute.
+OK = SW.OK.raw
+WRONG_LENGTH = SW.WRONG_LENGTH.raw
+NO_CHANNEL = SW.NO_CHANNEL.raw
+SM_NOT_SUPPORTED = SW.SM_NOT_SUPPORTED.raw
+CHAINING_NOT_SUPPORTED = SW.CHAINING_NOT_SUPPORTED.raw
+WRONG_STRUCTURE = SW.WRONG_STRUCTURE.raw
+SECURITY = SW.SECURITY.raw
+BLOCKED = SW.BLOCKED.raw
+INVALIDATED = SW.INVALIDATED.raw
+CONDITIONS = SW.CONDITIONS.raw
+NO_EF = SW.NO_EF.raw
+WRONG_DATA = SW.WRONG_DATA.raw
+FUNC_NOT_SUPPORTED = SW.FUNC_NOT_SUPPORTED.raw
+NOT_FOUND = SW.NOT_FOUND.raw
+RECORD_NOT_FOUND = SW.RECORD_NOT_FOUND.raw
+BAD_P1P2 = SW.BAD_P1P2.raw
+REF_NOT_FOUND = SW.REF_NOT_FOUND.raw
+WRONG_OFFSET = SW.WRONG_OFFSET.raw
+INS_NOT_SUPPORTED = SW.INS_NOT_SUPPORTED.raw
+CLA_NOT_SUPPORTED = SW.CLA_NOT_SUPPORTED.raw
+TECHNICAL = SW.TECHNICAL.raw
+MEMORY = SW.MEMORY.raw
+END_REACHED = SW.END_REACHED.raw
+CONTEXT_NOT_SUPPORTED = SW.CONTEXT_NOT_SUPPORTED.raw
 
 KEYREFS = {0x01: "pin1", 0x81: "pin2", 0x0A: "adm1"}
 PUK_OF = {"pin1": "puk1", "pin2": "puk2"}
@@ -91,6 +90,31 @@ class _Channel:
         self.ef: Node | None = None
         self.rec = 0
         self.app = app
+
+
+class _Port:
+    """The card as the CAT runtime and the applet see it (`simtool.emulator.port.CardPort`)."""
+
+    __slots__ = ("_card",)
+
+    def __init__(self, card: Card) -> None:
+        self._card = card
+
+    @property
+    def model(self) -> CardModel:
+        return self._card.state.model
+
+    def file_bytes(self, path: str) -> bytes:
+        return self._card.file_bytes(path)
+
+    def commit(self, changes: Mapping[str, bytes]) -> None:
+        self._card._commit(changes)
+
+    def case2(self, data: bytes, le: int | None) -> bytes:
+        return self._card._case2(data, le)
+
+    def case4(self, chn: int, data: bytes, le: int | None) -> bytes:
+        return self._card._case4(chn, data, le)
 
 
 def _valid_pin(value: bytes) -> bool:
@@ -134,7 +158,7 @@ class Card:
         }
         # CAT and the plan applet (simtool.emulator.cat / applet): TERMINAL PROFILE, FETCH, TERMINAL
         # RESPONSE, ENVELOPE; `self.cat.after` turns 9000 into 91xx while a proactive command waits.
-        self.cat = CatRuntime(self, PlanApplet)
+        self.cat = CatRuntime(_Port(self), PlanApplet)
         for ins, name in ((0x10, "terminal_profile"), (0x12, "fetch"), (0x14, "terminal_response"),
                           (0xC2, "envelope")):
             self._ins[ins] = (getattr(self.cat, name), True)
@@ -266,11 +290,11 @@ class Card:
         T=1 gives the data at once when Le asks for it (and 61xx for what Le left over)."""
         if self._t0 or le is None:
             self._pending = (chn, data, OK)
-            return bytes([0x61, len(data) & 0xFF])
+            return counted(SW1.RESPONSE_AVAILABLE, len(data))
         if le >= len(data):
             return data + OK
         self._pending = (chn, data[le:], OK)
-        return data[:le] + bytes([0x61, (len(data) - le) & 0xFF])
+        return data[:le] + counted(SW1.RESPONSE_AVAILABLE, len(data) - le)
 
     def _case2(self, data: bytes, le: int | None, sw: bytes = OK) -> bytes:
         """Data out of a command that took none, whose length the card knows (record, FCP, status):
@@ -279,9 +303,9 @@ class Card:
         size = len(data)
         if self._t0:
             if (le or 256) != size:
-                return bytes([0x6C, size & 0xFF])
+                return counted(SW1.WRONG_LE, size)
         elif le is not None and le != 256 and le < size:
-            return bytes([0x6C, size & 0xFF])
+            return counted(SW1.WRONG_LE, size)
         return data + sw
 
     # --- access and persistence -------------------------------------------------------------------------
@@ -296,6 +320,22 @@ class Card:
             held.add(Cond.PIN2)
         self._held = frozenset(held)
         self._pin_bitmap = (0x80 if pin1 else 0) | (0x40 if pin2 else 0) | 0x20
+
+    def _commit(self, changes: Mapping[str, bytes]) -> None:
+        """`CardPort.commit`: new bodies for these EFs, durable in one save, or none of them (6581)."""
+        files = self.state.files
+        for path, body in changes.items():
+            if len(body) != len(files[path]):
+                raise ValueError(f"{path}: {len(body)} bytes for an EF of {len(files[path])}")
+        old = {path: bytes(files[path]) for path in changes}
+        for path, body in changes.items():
+            files[path][:] = body
+
+        def undo() -> None:
+            for path, body in old.items():
+                files[path][:] = body
+
+        self._save(undo)
 
     def _save(self, undo: Callable[[], None]) -> None:
         """Make the state durable now; if the disk refuses, undo the change in memory and answer 6581."""
@@ -461,9 +501,9 @@ class Card:
         want = le or 256
         if want < len(body):
             self._pending = (chn, body[want:], sw)
-            return body[:want] + bytes([0x61, (len(body) - want) & 0xFF])
+            return body[:want] + counted(SW1.RESPONSE_AVAILABLE, len(body) - want)
         if want > len(body) and self._t0:
-            return bytes([0x6C, len(body) & 0xFF])  # pending data kept for the corrected Le
+            return counted(SW1.WRONG_LE, len(body))  # pending data kept for the corrected Le
         self._pending = None
         return body + sw
 
@@ -501,7 +541,7 @@ class Card:
         if self._t0:
             want = le or 256
             if want > avail:
-                return bytes([0x6C, avail & 0xFF])
+                return counted(SW1.WRONG_LE, avail)
             return bytes(body[offset : offset + want]) + OK
         if le is None or le == 256:
             return bytes(body[offset : offset + min(avail, 256)]) + OK
@@ -764,7 +804,7 @@ class Card:
         return True
 
     def _tries(self, name: str) -> bytes:
-        return bytes([0x63, 0xC0 | min(self.state.counters[name], 15)])
+        return counted(SW1.VERIFY_FAILED, 0xC0 | min(self.state.counters[name], 15))
 
     def _keyref(self, p1: int, p2: int, allow_p1: tuple[int, ...] = (0x00,)) -> str | bytes:
         if p1 not in allow_p1:
@@ -931,8 +971,8 @@ class Card:
                     self.state.files[p][:] = body
 
             self._save(undo)
-        if sw != 0x9000:
-            return _sw(sw)
+        if sw != SW.OK:
+            return sw.raw
         return self._case4(chn, out, le)
 
     # --- MANAGE CHANNEL ---------------------------------------------------------------------------------
@@ -943,7 +983,7 @@ class Card:
         if p1 == 0x00:
             if p2 == 0x00:
                 if self._t0 and (le or 256) != 1:
-                    return b"\x6c\x01"
+                    return counted(SW1.WRONG_LE, 1)
                 free = next((i for i in range(1, MAX_CHANNELS) if self._channels[i] is None), None)
                 if free is None:
                     return FUNC_NOT_SUPPORTED

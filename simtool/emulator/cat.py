@@ -17,21 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simtool.emulator.ota import SmsError
+from simtool.emulator.port import CardPort
+from simtool.encoding.sw import SW, SW1, counted
 from simtool.encoding.types import EncodeError, alpha_encode
 
-if TYPE_CHECKING:
-    from simtool.emulator.card import Card
-
-OK = b"\x90\x00"
-BUSY = b"\x93\x00"
-WRONG_LENGTH = b"\x67\x00"
-CONDITIONS = b"\x69\x85"
-WRONG_DATA = b"\x6a\x80"
-FUNC_NOT_SUPPORTED = b"\x6a\x81"
-BAD_P1P2 = b"\x6a\x86"
+OK = SW.OK.raw  # read on every APDU (`after`): a global, not an enum attribute
 
 # Type of command (TS 102 223 §9.4)
 SET_UP_EVENT_LIST = 0x05
@@ -171,9 +164,10 @@ class Sent:
 
 
 class CatRuntime:
-    """Owned by a `Card`; its four INS handlers have the card's handler signature."""
+    """Owned by a `Card`, which it sees through its `CardPort`; its four INS handlers have the card's
+    handler signature."""
 
-    def __init__(self, card: Card, applet_factory: Callable[[Card, CatRuntime], Any]) -> None:
+    def __init__(self, card: CardPort, applet_factory: Callable[[CardPort, CatRuntime], Any]) -> None:
         self.card = card
         self.applet = applet_factory(card, self)
         self.reset()
@@ -211,16 +205,16 @@ class CatRuntime:
 
     def after(self, out: bytes) -> bytes:
         if out[-2:] == OK and self.profile is not None and self.current is None and self.queue:
-            return out[:-2] + bytes([0x91, len(self.queue[0].raw) & 0xFF])
+            return out[:-2] + counted(SW1.PROACTIVE, len(self.queue[0].raw))
         return out
 
     # --- INS handlers ---------------------------------------------------------------------------------------
 
     def terminal_profile(self, chn: int, ch: Any, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         if p1 or p2:
-            return BAD_P1P2
+            return SW.BAD_P1P2.raw
         if not data:
-            return WRONG_LENGTH
+            return SW.WRONG_LENGTH.raw
         self.queue.clear()
         self.current = None
         self.profile = bytes(data)
@@ -229,69 +223,69 @@ class CatRuntime:
 
     def fetch(self, chn: int, ch: Any, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         if p1 or p2:
-            return BAD_P1P2
+            return SW.BAD_P1P2.raw
         if data:
-            return WRONG_LENGTH
+            return SW.WRONG_LENGTH.raw
         if not self.queue or self.current is not None:
-            return CONDITIONS
-        out = self.card._case2(self.queue[0].raw, le)
-        if out[-2] != 0x6C:
+            return SW.CONDITIONS.raw
+        out = self.card.case2(self.queue[0].raw, le)
+        if out[-2] != SW1.WRONG_LE:
             self.current = self.queue.pop(0)
         return out
 
     def terminal_response(self, chn: int, ch: Any, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         if p1 or p2:
-            return BAD_P1P2
+            return SW.BAD_P1P2.raw
         if not data:
-            return WRONG_LENGTH
+            return SW.WRONG_LENGTH.raw
         sent = self.current
         if sent is None:
-            return CONDITIONS
+            return SW.CONDITIONS.raw
         try:
             items = parse_ctlv(data)
         except ValueError:
-            return WRONG_DATA
+            return SW.WRONG_DATA.raw
         details = next((v for t, v in items if t == T_COMMAND_DETAILS), None)
         result = next((v for t, v in items if t == T_RESULT), None)
         if details is None or len(details) != 3 or not result:
-            return WRONG_DATA
+            return SW.WRONG_DATA.raw
         if details[0] != sent.number or details[1] != sent.type:
-            return WRONG_DATA
+            return SW.WRONG_DATA.raw
         self.current = None
         self.applet.on_response(sent, result[0], result[1:], items)
         return OK
 
     def envelope(self, chn: int, ch: Any, p1: int, p2: int, data: bytes, le: int | None) -> bytes:
         if p1 or p2:
-            return BAD_P1P2
+            return SW.BAD_P1P2.raw
         if not data:
-            return WRONG_LENGTH
+            return SW.WRONG_LENGTH.raw
         try:
             tag, value = ber(data)
         except ValueError:
-            return WRONG_DATA
+            return SW.WRONG_DATA.raw
         if tag == 0xD1:
             try:
                 response = self.applet.on_sms_pp(value)
             except SmsError:
-                return WRONG_DATA
-            return self.card._case4(chn, response, le) if response else OK
+                return SW.WRONG_DATA.raw
+            return self.card.case4(chn, response, le) if response else OK
         try:
             items = parse_ctlv(value)
         except ValueError:
-            return WRONG_DATA
+            return SW.WRONG_DATA.raw
         if tag == 0xD3:
             item = next((v for t, v in items if t == T_ITEM_ID), None)
             if item is None or len(item) != 1:
-                return WRONG_DATA
+                return SW.WRONG_DATA.raw
             if self.busy:
-                return BUSY
+                return SW.TOOLKIT_BUSY.raw
             self.applet.on_menu_selection(item[0])
             return OK
         if tag == 0xD6:
             events = next((v for t, v in items if t == T_EVENT_LIST), None)
             if not events:
-                return WRONG_DATA
+                return SW.WRONG_DATA.raw
             self.applet.on_event(events[0], dict(items))
             return OK
-        return FUNC_NOT_SUPPORTED
+        return SW.FUNC_NOT_SUPPORTED.raw

@@ -20,12 +20,10 @@ both through `CardFile.faults` (None: no fault, the normal case, one attribute t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol, Self, TypeVar
 
 from simtool.errors import NoCardError
-
-if TYPE_CHECKING:
-    from simtool.emulator.card import Card
 
 STAGES = ("written", "renamed")  # inside CardFile.save: temp file fsynced / renamed over the state file
 
@@ -81,17 +79,34 @@ class FaultPlan:
             self._cut(f"power cut in write {self.saves} ({stage}) of APDU {self.apdus}")
 
 
-def arm(card: Card, plan: FaultPlan) -> FaultPlan:
+class _Storage(Protocol):
+    path: Path | None
+    faults: FaultPlan | None
+
+
+class Powered(Protocol):
+    """A card as this module needs it (`simtool.emulator.card.Card`): its storage, and loading one again
+    from a state file. A protocol, so that the card imports this module and not the other way round."""
+
+    @property
+    def storage(self) -> _Storage: ...
+
+    @classmethod
+    def load(cls, path: Path) -> Self: ...
+
+
+_C = TypeVar("_C", bound=Powered)
+
+
+def arm(card: Powered, plan: FaultPlan) -> FaultPlan:
     """Attach `plan` to `card` (through its storage, so that saves see it too)."""
     card.storage.faults = plan
     return plan
 
 
-def restart(card: Card) -> Card:
-    """Power the card up again: a new `Card` from its state file, no fault armed. An in-memory card has
-    nothing to come back from (its memory is gone with the power)."""
-    from simtool.emulator.card import Card
-
+def restart(card: _C) -> _C:
+    """Power the card up again: a new card of its class from its state file, no fault armed. An in-memory
+    card has nothing to come back from (its memory is gone with the power)."""
     if card.storage.path is None:
         raise CardPowerLoss("an in-memory card keeps nothing across a power cut")
-    return Card.load(card.storage.path)
+    return type(card).load(card.storage.path)

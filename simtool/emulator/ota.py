@@ -24,6 +24,7 @@ import hmac
 from dataclasses import dataclass
 
 from simtool.crypto import ota as sec
+from simtool.encoding.sw import SW
 
 RPI = b"\x02\x71\x00"
 BLOCK = 16
@@ -229,7 +230,7 @@ def por(packet: Packet, status: int, data: bytes = b"") -> bytes | None:
     spi2 = packet.spi2
     if spi2 is not None:
         wanted = spi2 & 0x03
-        if wanted == 0x00 or (wanted == 0x02 and status == OK and data[:2] in (b"", b"\x90\x00")):
+        if wanted == 0x00 or (wanted == 0x02 and status == OK and data[:2] in (b"", SW.OK.raw)):
             return None
     secure = status == OK and packet.keys is not None and spi2 is not None
     cc_len = CC_LEN if secure and spi2 & 0x08 else 0  # type: ignore[operator]
