@@ -14,8 +14,9 @@ from typing import Any
 
 from construct import BitsInteger, Const, Default, Enum, Flag, GreedyBytes, Int8ub, Int32ub, Nibble
 
+from simtool.encoding.blocks import BitRecord, Record, Tail
+from simtool.encoding.blocks import bytes_of as _bytes_of
 from simtool.encoding.codec import Codec, Vector
-from simtool.encoding.efs import BitRecord, Record, Tail, _bytes_of
 from simtool.encoding.types import Filler, Flat
 
 # --- EF.SMS (6F3C), EF.SMSS (6F43): TS 31.102 §4.2.25, §4.2.28 (TS 51.011 §10.5.3, §10.5.7) -------------
