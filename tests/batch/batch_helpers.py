@@ -49,3 +49,18 @@ def card_ids(path: Path) -> tuple[str | None, str | None]:
     iccid = ICCID.decode(bytes(state.files[fs.find("EF.ICCID").path])) or None
     imsi = IMSI.decode(bytes(state.files["MF/ADF.USIM/EF.IMSI"]))
     return iccid, imsi or None
+
+
+# A ledger row as the pure rules see it (tests of lifecycle.py and decide.py), and the stations asking.
+ME, OTHER, NOW = "host:1:100:aaaaaa", "host:2:200:bbbbbb", 1000.0
+
+
+@dataclass(frozen=True)
+class Row:
+    state: str
+    lease_owner: str | None = None
+    lease_reader: str | None = None
+    lease_until: float | None = None
+    token: int = 7
+    iccid: str = "8931080000000000019"
+    reason: str | None = None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -16,21 +15,13 @@ from simtool.batch import lifecycle as lc
 from simtool.batch.decide import Action, CardFacts, Outcome, ReaderState, decide_card
 from simtool.batch.lifecycle import FAILED, FREE, LEASED, STATES, VERIFIED, VOIDED, WRITING, State
 from simtool.fs import MODELS
+from tests.batch.batch_helpers import ME, NOW, OTHER, Row
 
-ME, OTHER, NOW, BATCH = "host:1:100:aaaaaa", "host:2:200:bbbbbb", 1000.0, "B1"
+BATCH = "B1"
 ICCID = "8931080000000000019"
 EMU = CardFacts("tray/card-000001.json", model="simtool-emu", atr=MODELS["simtool-emu"].atr_t0)
 
 
-@dataclass(frozen=True)
-class Row:
-    state: str
-    lease_owner: str | None = None
-    lease_reader: str | None = None
-    lease_until: float | None = None
-    token: int = 7
-    iccid: str = ICCID
-    reason: str | None = None
 
 
 def _decide(card: CardFacts, row: Row | None, *, preprinted: bool = False, dead: bool = False,

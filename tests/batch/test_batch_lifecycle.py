@@ -6,25 +6,13 @@ every lease given or taken moves the token) and the fencing property over every 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 
 from simtool.batch import lifecycle as lc
 from simtool.batch.lifecycle import FAILED, FREE, LEASED, ON_A_CARD, STATES, VERIFIED, VOIDED, WRITING
-
-ME, OTHER, NOW = "host:1:100:aaaaaa", "host:2:200:bbbbbb", 1000.0
-
-
-@dataclass(frozen=True)
-class Row:
-    state: str
-    lease_owner: str | None = None
-    lease_reader: str | None = None
-    lease_until: float | None = None
-    token: int = 7
-    iccid: str = "8931080000000000019"
-
+from tests.batch.batch_helpers import ME, NOW, OTHER, Row
 
 # Who asks, and the lease the row has: (lease owner, lease live?, the asker's token is the row's?)
 RELATIONS = {
