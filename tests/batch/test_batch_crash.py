@@ -64,12 +64,13 @@ def test_kill_9_at_any_moment_then_run_again(tmp_path):
 
 def test_ctrl_c_finishes_the_cards_in_flight(make_batch, tmp_path):
     d = make_batch(12)
-    proc = _start(d, [tmp_path / "f1", tmp_path / "f2"], 5)
-    for line in proc.stdout:
-        if _verified(json.loads(line)):
-            break
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    # Ctrl-C at the third `writing` commit: one reader has finished its first card, both have one in flight
+    proc = subprocess.Popen([sys.executable, "-m", "tests.hardening.batchcut", "--signal", "INT", "--cut",
+                             "writing:after:3", "--", "batch", "run", str(d), "--json", "--lease-ttl", "30",
+                             *[a for f in ("f1", "f2") for a in ("--reader", f"emu-feed:{tmp_path / f}?latency_ms=5")]],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     lines = [json.loads(x) for x in out.splitlines()]
     assert any(e.get("state") == "stopping" for e in lines)

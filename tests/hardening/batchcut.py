@@ -63,7 +63,7 @@ def tap_runner_ledgers(tap: Callable[[Any], None]) -> Callable[[], None]:
     return undo
 
 
-def _install(point: str, nth: int) -> None:
+def _install(point: str, nth: int, sig: int = signal.SIGKILL) -> None:
     from simtool.batch.feed import EmuFeed
     from simtool.transport.emulated import EmulatedTransport
 
@@ -77,7 +77,7 @@ def _install(point: str, nth: int) -> None:
             seen[0] += 1
             if seen[0] == nth:
                 sys.stdout.flush()
-                os.kill(os.getpid(), signal.SIGKILL)
+                os.kill(os.getpid(), sig)
 
     def wrap(cls: Any, meth: str, name: str, when_after: Callable[[Any], bool] = lambda r: True) -> None:
         orig = getattr(cls, meth)
@@ -110,14 +110,19 @@ def _install(point: str, nth: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    sig = signal.SIGKILL
+    if len(argv) >= 2 and argv[0] == "--signal":  # e.g. INT: a Ctrl-C at the point instead of a power cut
+        sig = signal.Signals["SIG" + argv[1]]
+        argv = argv[2:]
     if len(argv) < 3 or argv[0] != "--cut" or argv[2] != "--":
-        print("usage: python -m tests.hardening.batchcut --cut POINT:N -- SIMTOOL-ARGS...", file=sys.stderr)
+        print("usage: python -m tests.hardening.batchcut [--signal NAME] --cut POINT:N -- SIMTOOL-ARGS...",
+              file=sys.stderr)
         return 2
     point, _, nth = argv[1].rpartition(":")
     if point not in POINTS and not point.startswith("apdu"):
         print(f"unknown cut point {point}; known: {', '.join(POINTS)}", file=sys.stderr)
         return 2
-    _install(point, int(nth))
+    _install(point, int(nth), sig)
     from simtool.cli.main import main as simtool_main
 
     return simtool_main(argv[3:])
