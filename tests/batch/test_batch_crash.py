@@ -69,7 +69,10 @@ def test_ctrl_c_finishes_the_cards_in_flight(make_batch, tmp_path):
                              "writing:after:3", "--", "batch", "run", str(d), "--json", "--lease-ttl", "30",
                              *[a for f in ("f1", "f2") for a in ("--reader", f"emu-feed:{tmp_path / f}?latency_ms=5")]],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            # as started from a terminal: a suite run in the background (`make test &`, CI
+                            # runners) ignores SIGINT, the child would inherit that and Ctrl-C would do nothing
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     lines = [json.loads(x) for x in out.splitlines()]
