@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 # pcsc_scan) for the interop tests, and what pyscard needs to build from source (gcc, swig, libpcsclite-dev).
 # PostgreSQL: the server binaries (/usr/lib/postgresql/<version>/bin) for the throw-away clusters of the
 # ledger tests and bench (simtool/testing/postgres.py); Debian's own `main` cluster is not used.
-PKGS=(python3-venv pcscd libpcsclite-dev swig gcc python3-dev vsmartcard-vpcd pcsc-tools postgresql)
+# osmo-hlr (and libosmocore-utils): the real HLR the network-side tests start on loopback (osmo_hlr marker).
+PKGS=(python3-venv pcscd libpcsclite-dev swig gcc python3-dev vsmartcard-vpcd pcsc-tools postgresql
+  osmo-hlr libosmocore-utils)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
