@@ -2,8 +2,9 @@
 
 `python -m tests.network.vty_replay` starts a fixture osmo-hlr, runs the sessions below through
 `VtyClient` over a recording socket and writes tests/network/data/osmo-hlr-vty.json: per session the bytes
-sent and received, in order (as latin-1 text, so the file reads like the session). `ReplaySocket` gives a `VtyClient` those received bytes back and checks that
-the client sends exactly what was sent then. The keys are made-up test values, not batch secrets.
+sent and received, in order (as latin-1 text, so the file reads like the session). `ReplaySocket` gives a
+`VtyClient` those received bytes back and checks that the client sends exactly what was sent then.
+The keys are made-up test values, not batch secrets.
 """
 
 from __future__ import annotations
