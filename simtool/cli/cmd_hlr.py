@@ -16,7 +16,7 @@ from simtool.errors import EXIT_FAILED, EXIT_OK, InputError
 VTY_PORT = 4258
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hlr = group(sub, "hlr", "the operator's HLR: load a batch's subscribers")
     ld = hlr.add_parser("load", help="create or update a batch's subscribers in osmo-hlr over its VTY; read back")
     ld.add_argument("source", metavar="DIR|EXPORT", help="a batch directory (every allocated identity) or an "
