@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "simtool"
-ORDER = ["errors", "inputs", "encoding", "crypto", "fs", "profile", "commands", "emulator", "transport",
+ORDER = ["errors", "inputs", "encoding", "crypto", "fs", "profile", "commands", "emulator", "transport", "gsup",
          "personalize", "batch", "cli", "testing"]
 # Packages on the same level may not import each other.
 SAME_LEVEL = {"encoding": {"crypto"}, "crypto": {"encoding"}}
