@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from simtool.errors import CardError, UnreachableError
 
 
@@ -19,3 +21,4 @@ class HlrRefused(CardError):
     def __init__(self, message: str, cause: int | None = None):
         super().__init__(message)
         self.cause = cause
+        self.details: dict[str, Any] = {"cause": cause}  # shown in --json
