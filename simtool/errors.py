@@ -36,12 +36,12 @@ class NoCardError(SimtoolError):
     exit_code = EXIT_NO_CARD
 
 
-class UnreachableError(SimtoolError):
-    """A service simtool talks to (an HLR) cannot be reached or stopped answering: exit 3, like a missing
-    reader. Not a `NoCardError`: the card is still there, and a batch keeps it recoverable."""
-
-    exit_code = EXIT_NO_CARD
-
-
 class GuardError(SimtoolError):
     exit_code = EXIT_GUARD
+
+
+class ServiceUnreachable(SimtoolError):
+    """A network service (an HLR's VTY or GSUP port) cannot be reached or stopped answering: exit 3, like a
+    missing reader, since nothing was decided about the cards."""
+
+    exit_code = EXIT_NO_CARD

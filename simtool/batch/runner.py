@@ -56,7 +56,7 @@ from simtool.batch.ledger import (
     now_iso,
 )
 from simtool.crypto.secrets import SecretError
-from simtool.errors import CardError, GuardError, InputError, NoCardError, SimtoolError, UnreachableError
+from simtool.errors import CardError, GuardError, InputError, NoCardError, ServiceUnreachable, SimtoolError
 from simtool.personalize.hlrauth import VectorSource
 
 log = logging.getLogger(__name__)
@@ -542,7 +542,7 @@ class Runner:
             reason = _reason(e)
             slot.lost = isinstance(e, NoCardError)
             log.debug("card %s on %s", row.iccid, src.name, exc_info=True)
-            after = decide_error(wrote=wrote, fenced=fenced, service_down=isinstance(e, UnreachableError))
+            after = decide_error(wrote=wrote, fenced=fenced, service_down=isinstance(e, ServiceUnreachable))
             if after.stop_run:
                 self._stop_for_service(reason)
             if after.action is AfterError.HOLD:

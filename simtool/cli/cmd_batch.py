@@ -100,7 +100,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("file", metavar="FILE")
     d.add_argument("--transport-key", metavar="FILE")
     d.add_argument("--out", metavar="FILE", help="write the clear rows to FILE (0600) instead of stdout")
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--force", action="store_true", help="replace an existing --out file")
+    d.add_argument("--format", default=None, metavar="FMT",
+                   help="csv (default), json, pysim (pySim-shell --csv), osmo-hlr (VTY commands), open5gs "
+                        "(mongoimport documents; needs --profile)")
+    d.add_argument("--profile", metavar="PROFILE", help="the batch's profile (checked against profile_sha256): "
+                   "the APN and rates for --format open5gs")
+    d.add_argument("--json", action="store_true", help="the same as --format json")
     d.set_defaults(func=cmd_decrypt)
 
     v = b.add_parser("void", help="take an identity out of the batch for good (lost or destroyed card)")
@@ -321,33 +327,33 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
-    import csv
-    import io
-
-    from simtool.batch.export import COLUMNS, read_export
     from simtool.batch.keys import load_transport_key
+    from simtool.network.cards import from_export
+    from simtool.network.formats import FORMATS, render
 
+    fmt = args.format or ("json" if args.json else "csv")
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt}: not one of {', '.join(FORMATS)}")
+    if args.json and fmt != "json":
+        raise InputError(f"--json is --format json; it cannot go with --format {fmt}")
+    profile = _decrypt_profile(args.profile) if args.profile else None
     key = load_transport_key(args.transport_key)
-    exp = read_export(args.file, key)
-    rows = list(exp.decrypt(key))
-    if args.json:
-        text = json.dumps({"header": exp.header, "rows": rows}, indent=2) + "\n"
-    else:
-        buf = io.StringIO()
-        buf.write("".join(f"# {k}: {v}\n" for k, v in exp.header.items()))
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([r[c] or "" for c in COLUMNS])
-        text = buf.getvalue()
+    cards = from_export(args.file, key)
+    text = render(fmt, cards, profile)
     if args.out:
         from simtool.crypto.secrets import write_secret_file
 
-        write_secret_file(args.out, text.encode("utf-8"))
-        print(f"{len(rows)} rows in the clear written to {args.out} (mode 0600)", file=sys.stderr)
+        write_secret_file(args.out, text.encode("utf-8"), overwrite=args.force)
+        print(f"{len(cards.cards)} rows in the clear written to {args.out} ({fmt}, mode 0600)", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _decrypt_profile(path: str) -> Any:
+    from simtool.profile import load_profile
+
+    return load_profile(path)
 
 
 def cmd_void(args: argparse.Namespace) -> int:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from simtool.errors import CardError, UnreachableError
+from simtool.errors import CardError, ServiceUnreachable
 
 
 class GsupDecodeError(ValueError):
     """Bytes that are not a well-formed IPA frame or GSUP message (says which IE, at which offset)."""
 
 
-class HlrUnreachable(UnreachableError):
+class HlrUnreachable(ServiceUnreachable):
     """The HLR cannot be reached, dropped the connection or did not answer in time (exit 3)."""
 
 
