@@ -78,6 +78,7 @@ def test_vectors_with_a_ping_and_a_stray_answer_in_between(serve):
     srv = serve(script)
     with GsupClient("127.0.0.1", srv.port, timeout=5) as c:
         tuples = c.send_auth_info(IMSI, 2)
+    srv.thread.join(5)  # the client hung up: the server has read everything it sent
     assert tuples == list(RESULT.value.tuples)
     sent = [f for f in srv.got if f.is_gsup]
     assert m.decode(sent[0].payload) == m.Message(m.MsgType.SEND_AUTH_INFO_REQUEST, IMSI, cn_domain=m.CnDomain.CS,
@@ -92,6 +93,7 @@ def test_resync_sends_auts_and_rand(serve):
     auts, rand = bytes(range(14)), bytes(range(16))
     with GsupClient("127.0.0.1", srv.port) as c:
         c.resync(IMSI, auts, rand)
+    srv.thread.join(5)
     req = m.decode(next(f for f in srv.got if f.is_gsup).payload)
     assert (req.auts, req.rand, req.num_vectors) == (auts, rand, 1)
 
