@@ -233,7 +233,8 @@ def test_an_hlr_killed_mid_run_stops_it_with_the_cards_recoverable(sim, batch, o
     def emit(ev: dict) -> None:
         events.append(ev)
         if ev.get("state") == "verified" and sum(e.get("state") == "verified" for e in events) == 2:
-            hlr.stop()  # killed between two cards: the next card's check finds no HLR
+            hlr.process.kill()  # killed between two cards: the next card's check finds no HLR
+            hlr.process.wait()
 
     with open_ledger(bdir.ledger) as ledger, GsupClient(*hlr.gsup, timeout=2) as client:
         batch_rec = ledger.batch(bdir.batch_id)
