@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from simtool.errors import ServiceUnreachable
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
-_PROMPT = re.compile(rb"(?:\A|\n)([A-Za-z0-9_.-]+)(\([A-Za-z0-9_.-]+\))?([>#]) \Z")
+_PROMPT = re.compile(rb"(?:\A|\n)([A-Za-z0-9_.-]+)(\([A-Za-z0-9_.-]+\))?([>#]) ")
 MAX_REPLY = 4 * 1024 * 1024  # a `show subscribers all` of 10,000 subscribers is ~1 MB
 
 
@@ -76,8 +76,8 @@ class VtyStream:
             raise VtyProtocolError(f"the VTY sent more than {MAX_REPLY} bytes without a prompt")
 
     def reply(self) -> Reply | None:
-        """The next reply, once its prompt has arrived. Until the host name is known (the banner) the prompt
-        must end the data; after that replies may queue up (pipelined commands) and are taken in order."""
+        """The next reply, once its prompt has arrived: the first prompt names the host (`OsmoHLR> `), later
+        ones must carry the same name. Replies may queue up (pipelined commands) and are taken in order."""
         if self.hostname is None:
             m = _PROMPT.search(self._buf)
             if m is None:
