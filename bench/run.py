@@ -25,6 +25,7 @@ PARTS = [
     ("postgres", "bench_pg"),
     ("auth", "bench_auth"),
     ("hlr_load", "bench_hlr_load"),
+    ("auth_gsup", "bench_auth_gsup"),
 ]
 
 

@@ -7,6 +7,7 @@ FILE` or $SIMTOOL_TRANSPORT_KEY) and leave them only sealed, except `batch decry
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
@@ -78,6 +79,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--ledger", metavar="URL")
     r.add_argument("--json", action="store_true", help="one JSON event per line instead of the live display")
     r.add_argument("--trace", action="store_true", help="print the readers' APDUs (PIN/key data masked) to stderr")
+    r.add_argument("--gsup", metavar="HOST:PORT", help="check each card with the operator's HLR over GSUP (its "
+                   "vectors, after `hlr load DIR`) instead of our own Milenage; an HLR away stops the run (exit 3)")
+    r.add_argument("--gsup-timeout", type=positive_float(), default=5.0, metavar="S",
+                   help="with --gsup: seconds to wait for the HLR (default 5)")
     r.set_defaults(func=cmd_run)
 
     s = b.add_parser("status", help="counts, failures, cards in flight, per-reader figures")
@@ -220,10 +225,12 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simtool.batch.feed import all_pcsc_sources, open_source
-    from simtool.batch.runner import Runner, RunOptions
+    from simtool.batch.runner import RunOptions
+    from simtool.gsup import GsupClient, parse_address
 
     if args.max_failures < 1 or (args.max_cards is not None and args.max_cards < 1):
         raise InputError("--max-failures and --max-cards: at least 1")
+    hlr_at = parse_address(args.gsup) if getattr(args, "gsup", None) else None
     bdir, ledger, batch = _open(args)
     with ledger:
         key = _key(args, bdir, batch)
@@ -239,12 +246,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                 s.trace = trace
         opts = RunOptions(max_cards=args.max_cards, max_failures=args.max_failures, lease_ttl=args.lease_ttl,
                           min_adm_tries=args.min_adm_tries)
-        if args.json:
-            runner = Runner(ledger, batch, key, sources, opts, emit=_printer(threading.Lock()))
-            summary = runner.run()
-            _printer(threading.Lock())({"event": "summary", **summary.as_dict()})
-            return summary.exit_code
-        return _run_live(ledger, batch, key, sources, opts)
+        with contextlib.ExitStack() as stack:
+            if hlr_at is not None:  # connected before the first card: an HLR away is exit 3 with nothing done
+                opts.hlr = stack.enter_context(GsupClient(*hlr_at, timeout=args.gsup_timeout))
+            return _run_with(args, ledger, batch, key, sources, opts)
+
+
+def _run_with(args: argparse.Namespace, ledger: Any, batch: Any, key: bytes, sources: list, opts: Any) -> int:
+    from simtool.batch.runner import Runner
+
+    if args.json:
+        runner = Runner(ledger, batch, key, sources, opts, emit=_printer(threading.Lock()))
+        summary = runner.run()
+        _printer(threading.Lock())({"event": "summary", **summary.as_dict()})
+        return summary.exit_code
+    return _run_live(ledger, batch, key, sources, opts)
 
 
 def _run_live(ledger: Any, batch: Any, key: bytes, sources: list[CardSource], opts: Any) -> int:
