@@ -252,7 +252,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             return _run_with(args, ledger, batch, key, sources, opts)
 
 
-def _run_with(args: argparse.Namespace, ledger: Any, batch: Any, key: bytes, sources: list, opts: Any) -> int:
+def _run_with(args: argparse.Namespace, ledger: Any, batch: Any, key: bytes, sources: list[Any], opts: Any) -> int:
     from simtool.batch.runner import Runner
 
     if args.json:

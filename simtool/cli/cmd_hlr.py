@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from simtool.cli.common import emit_json, group
+from simtool.cli.common import emit_json, group, positive_float
 from simtool.errors import EXIT_FAILED, EXIT_OK, InputError
 
 VTY_PORT = 4258
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "$SIMTOOL_TRANSPORT_KEY; for DIR default: the file named at create)")
     ld.add_argument("--osmo-hlr-vty", required=True, metavar="HOST:PORT", help="osmo-hlr's VTY, e.g. "
                     "127.0.0.1:4258")
-    ld.add_argument("--timeout", type=float, default=10.0, metavar="S", help=argparse.SUPPRESS)
+    ld.add_argument("--timeout", type=positive_float(600.0), default=10.0, metavar="S", help=argparse.SUPPRESS)
     ld.add_argument("--dry-run", action="store_true", help="read and compare only: say what would change")
     ld.add_argument("--json", action="store_true")
     ld.set_defaults(func=cmd_load)
