@@ -107,13 +107,16 @@ def split(data: bytes) -> list[Element]:
         raise PackageError("empty: no profile element")
     while offset < len(data):
         index = len(out)
-        size = _tlv_length(data, offset, index)
-        der = bytes(data[offset:offset + size])
-        tag_len = 2 if der[0] & 0x1F == 0x1F else 1
-        kind_guess = tags.get(der[:tag_len])
+        tag_len = 2 if data[offset] & 0x1F == 0x1F else 1
+        tag = bytes(data[offset:offset + tag_len])
+        kind_guess = tags.get(tag)
         if kind_guess is None:
-            raise PackageError(f"tag {der[:tag_len].hex().upper()} is no profile element", index=index,
-                               offset=offset)
+            raise PackageError(f"tag {tag.hex().upper()} is no profile element", index=index, offset=offset)
+        try:
+            size = _tlv_length(data, offset, index)
+        except PackageError as e:
+            raise PackageError(str(e).split(": ", 1)[1], index=index, offset=offset, element=kind_guess) from None
+        der = bytes(data[offset:offset + size])
         try:
             kind, value = compiled.decode("ProfileElement", der)
         except (asn1tools.Error, ValueError, IndexError) as e:

@@ -93,7 +93,7 @@ def der():
 def test_truncated_package_names_element_and_offset(der):
     els = saip.split(der)
     cut = els[5].offset + 10
-    with pytest.raises(PackageError, match=rf"element 5 at offset {els[5].offset}: truncated"):
+    with pytest.raises(PackageError, match=rf"element 5 \(usim\) at offset {els[5].offset}: truncated"):
         inspect(der[:cut])
 
 
