@@ -24,6 +24,7 @@ PARTS = [
     ("batch", "bench_batch"),
     ("postgres", "bench_pg"),
     ("auth", "bench_auth"),
+    ("esim", "bench_esim"),
 ]
 
 
