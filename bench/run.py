@@ -25,6 +25,8 @@ PARTS = [
     ("postgres", "bench_pg"),
     ("auth", "bench_auth"),
     ("esim", "bench_esim"),
+    ("hlr_load", "bench_hlr_load"),
+    ("auth_gsup", "bench_auth_gsup"),
 ]
 
 
