@@ -361,10 +361,10 @@ def _ims(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
         worst = ims.identities(section, home["mcc"], home["mnc"], ims.WORST_CASE["imsi"], ims.WORST_CASE["msisdn"])
     except (ValueError, TypeError, AttributeError):
         return  # malformed templates: the schema reports them
-    files = (("impi", "EF.IMPI", efs_isim.IMPI, [worst["impi"]]), ("domain", "EF.DOMAIN", efs_isim.DOMAIN,
+    targets = (("impi", "EF.IMPI", efs_isim.IMPI, [worst["impi"]]), ("domain", "EF.DOMAIN", efs_isim.DOMAIN,
              [worst["domain"]]), ("impu", "EF.IMPU", efs_isim.IMPU_RECORD, worst["impu"]),
              ("pcscf", "EF.P-CSCF", efs_isim.PCSCF_RECORD, worst["pcscf"]))
-    for key, name, codec, values in files:
+    for key, name, codec, values in targets:
         size, records = caps.isim[name]
         if len(values) > records:
             out.error(("ims", key), f"{_entries(len(values))}; the card model's {name} holds {records}")
