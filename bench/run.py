@@ -24,6 +24,8 @@ PARTS = [
     ("batch", "bench_batch"),
     ("postgres", "bench_pg"),
     ("auth", "bench_auth"),
+    ("hlr_load", "bench_hlr_load"),
+    ("auth_gsup", "bench_auth_gsup"),
 ]
 
 

@@ -58,7 +58,7 @@ def impu(imsi: str, domain: str) -> str:
 # --- building blocks -------------------------------------------------------------------------------------
 
 
-class BerLength(Construct):  # type: ignore[misc]
+class BerLength(Construct):
     """A BER-TLV length in its shortest form: 00..7F, or 81 80..81 FF. Longer or redundant forms (`81 05`)
     are not what a card writes and do not decode, so decode and encode stay each other's inverse."""
 
@@ -81,7 +81,7 @@ class BerLength(Construct):  # type: ignore[misc]
         return n
 
 
-class Utf8(Adapter):  # type: ignore[misc]
+class Utf8(Adapter):
     """UTF-8 text (strict both ways)."""
 
     def __init__(self) -> None:
@@ -146,7 +146,7 @@ IMPU_RECORD = Codec(
 # --- EF.P-CSCF (6F09): TS 31.103 §4.2.8, `80 L <type> <address>` ---------------------------------------------
 
 
-class IpAddress(Adapter):  # type: ignore[misc]
+class IpAddress(Adapter):
     """An IPv4 (4 bytes) or IPv6 (16 bytes) address as its canonical text."""
 
     def __init__(self, version: int) -> None:
