@@ -152,27 +152,19 @@ def test_an_ist_service_whose_file_the_model_lacks_is_named() -> None:
 # --- the emulated card -------------------------------------------------------------------------------------
 
 
-def _flashed(model: CardModel) -> Card:
+def _flashed(model: CardModel, tmp_path: Path) -> Card:
     """A card of `model` flashed with the 1 GB profile, PIN1 enabled with value 0000."""
     card = Card.blank(adm=ADM, model=model)
-    path = _profile_with("pin1_enabled: false", "pin1_enabled: true")
+    text = PROFILE_1G.read_text(encoding="utf-8")
+    assert "pin1_enabled: false" in text
+    path = tmp_path / PROFILE_1G.name
+    path.write_text(text.replace("pin1_enabled: false", "pin1_enabled: true"), encoding="utf-8")
     reader = Reader(EmulatedTransport(card, "emu:test"))
     try:
         flash(reader, load_profile(path, capacities_for_model(model)), identity(pin1="0000"), model=model)
     finally:
         reader.close()
     return card
-
-
-def _profile_with(old: str, new: str) -> Path:
-    import tempfile
-
-    text = PROFILE_1G.read_text(encoding="utf-8")
-    assert old in text
-    d = Path(tempfile.mkdtemp(prefix="isim-"))
-    path = d / PROFILE_1G.name
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
 
 
 def _auth(card: Card, alg: aka.Algorithm, sqn: int = 32, p2: int = 0x81) -> tuple[bytes, int]:
@@ -198,8 +190,8 @@ def test_select_isim_by_full_and_partial_aid(model: CardModel) -> None:
 
 
 @pytest.mark.parametrize("model", list(MODELS.values()), ids=list(MODELS))
-def test_ims_aka_in_the_isim(model: CardModel) -> None:
-    card = _flashed(model)
+def test_ims_aka_in_the_isim(model: CardModel, tmp_path: Path) -> None:
+    card = _flashed(model, tmp_path)
     alg = aka.Milenage(bytes.fromhex(KI), bytes.fromhex(OPC))
     card.reset()
     assert host(card, uicc.select_aid(ISIM_AID[:7], fcp=False)).sw == 0x9000
@@ -215,11 +207,11 @@ def test_ims_aka_in_the_isim(model: CardModel) -> None:
     assert _auth(card, wrong, 128)[1] == 0x9862
 
 
-def test_sja2_isim_authenticates_with_its_own_key_file() -> None:
+def test_sja2_isim_authenticates_with_its_own_key_file(tmp_path: Path) -> None:
     """On a sysmoISIM-SJA2 the ISIM's K/OPc live in ADF.ISIM/AF20: a different key there is the one IMS
     AKA uses, while the USIM keeps its own."""
     model = MODELS["sysmoISIM-SJA2"]
-    card = _flashed(model)
+    card = _flashed(model, tmp_path)
     other = bytes(range(0x20, 0x30))
     raw = bytearray(card.file_bytes(f"{I}/EF.ISIM_AUTH_KEY"))
     raw[1:17] = other
