@@ -10,6 +10,7 @@ PUKs and ADM1 the PIN and PUK elements: a package holds no key or PIN file.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,17 +58,31 @@ def package_image(profile: Profile, identity: Identity, model: CardModel = SAIP_
     card is made (blank cards get them from the vendor; a package must bring them)."""
     image = render(profile, identity, model)
     fs = model.fs
+    absent = absent_adfs(model, image.files)
     out: dict[str, bytes] = {}
     for e in fs.efs():
         ef = e.ef
+        if _under(e.path, absent):
+            continue
         if e.path in image.files:
             content = image.files[e.path]
             out[e.path] = b"".join(content) if isinstance(content, list) else content
         elif ef.name == "EF.DIR":
-            out[e.path] = _records(ef, model.dir_records())
+            out[e.path] = _records(ef, model.dir_records(without=absent))
         elif ef.name == "EF.ARR":
             out[e.path] = _records(ef, model.arr_records())
     return out
+
+
+def absent_adfs(model: CardModel, files: Collection[str]) -> set[str]:
+    """The ADFs of the tree `render` gives no file for (an ISIM for a profile without `ims:`): a package
+    leaves them out whole, where a card keeps the vendor's files."""
+    return {d.path for d in model.fs.dfs()
+            if d.df.aid is not None and not any(f.startswith(d.path + "/") for f in files)}
+
+
+def _under(path: str, dfs: Collection[str]) -> bool:
+    return any(path == d or path.startswith(d + "/") for d in dfs)
 
 
 def _records(ef: EF, records: list[bytes]) -> bytes:
@@ -143,13 +158,15 @@ def build(profile: Profile, identity: Identity, *, algorithm: str = "milenage",
     files = package_image(profile, identity, model)
     fs = model.fs
     ctx = _Ctx(model)
-    for d in fs.dfs():
+    absent = absent_adfs(model, files)
+    dfs = [d for d in fs.dfs() if not _under(d.path, absent)]
+    for d in dfs:
         parent = d.path.rsplit("/", 1)[0] if "/" in d.path else None
         ctx.kinds[d.path] = L.df_kind(d, ctx.kinds.get(parent) if parent else None)
 
     elements: dict[str, dict[str, Any]] = {}  # template element -> its fields
     gfm: dict[str, list[tuple[str, Any]]] = {"MF": [], "NAA": []}  # MF-level and NAA-level commands
-    for d in fs.dfs():
+    for d in dfs:
         kind = ctx.kinds[d.path]
         if kind is not None:
             spec = L.DF_KINDS[kind]
@@ -175,14 +192,6 @@ def build(profile: Profile, identity: Identity, *, algorithm: str = "milenage",
                          ("fillFileContent", body)]
 
     pes: list[tuple[str, dict[str, Any]]] = []
-    services = {"usim": None, ("milenage" if algorithm == "milenage" else "tuak128"): None}
-    if "isim" in elements:
-        services["isim"] = None
-    gfste = [elements[k]["templateID"] for k in ("mf", "usim", "opt-usim", "gsm-access", "df-5gs", "isim", "opt-isim")
-             if k in elements]
-    pes.append(("header", {"major-version": HEADER_VERSION[0], "minor-version": HEADER_VERSION[1],
-                           "profileType": PROFILE_TYPE, "iccid": iccid_header_bytes(identity.iccid),
-                           "eUICC-Mandatory-services": services, "eUICC-Mandatory-GFSTEList": gfste}))
     pes.append(("mf", elements["mf"]))
     pin1_attr = PIN_ENABLED if profile.pin1_enabled else PIN_DISABLED
     pes.append(("pukCodes", {"pukCodes": [
@@ -219,6 +228,12 @@ def build(profile: Profile, identity: Identity, *, algorithm: str = "milenage",
         pes.append(("pinCodes", {"pinCodes": ("filePath", ctx.fid_path(_adf_path(ctx, "usim")))}))
         pes.append(aka)  # the ISIM authenticates with the same K/OPc (as the TS.48 profiles do)
     pes.append(("end", {}))
+    # The header last, from what is really there: services by the layout table, the templates used.
+    gfste = [elements[k]["templateID"] for k in L.TEMPLATE_ELEMENTS if k in elements]
+    services = {s: None for s in L.mandatory_services(pes)}
+    pes.insert(0, ("header", {"major-version": HEADER_VERSION[0], "minor-version": HEADER_VERSION[1],
+                              "profileType": PROFILE_TYPE, "iccid": iccid_header_bytes(identity.iccid),
+                              "eUICC-Mandatory-services": services, "eUICC-Mandatory-GFSTEList": gfste}))
     out = bytearray()
     for i, (kind, value) in enumerate(pes):
         if kind != "header":  # the ProfileHeader has no PE header; the others are numbered from 1

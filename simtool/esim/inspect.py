@@ -268,8 +268,8 @@ def check(elements: list[Element], files: dict[tuple[int, ...], PackageFile], pa
         seen.add(e.kind)
     header = elements[0].value if kinds[0] == "header" else {}
     services = set(header.get("eUICC-Mandatory-services", {}))
-    for naa in ("usim", "isim", "csim"):
-        if (naa in services) != (naa in seen):
+    for kind, naa in L.ELEMENT_SERVICES.items():
+        if (naa in services) != (kind in seen):
             out.append(f"{_where(elements[0])}: header service {naa} "
                        f"{'without' if naa in services else 'missing for'} its element")
     akas = [e for e in elements if e.kind == "akaParameter" and e.value["algoConfiguration"][0] == "algoParameter"]
@@ -283,10 +283,9 @@ def check(elements: list[Element], files: dict[tuple[int, ...], PackageFile], pa
             out.append(f"{_where(elements[a])}: {n} AKA elements for this {kinds[a]}, one expected")
     if not akas:
         out.append(f"{_where(elements[0])}: no AKA element with algorithm parameters")
-    algo_service = {1: "milenage", 2: "tuak128", 3: "usim-test-algorithm"}
     for e in akas:
         cfg = e.value["algoConfiguration"][1]
-        name = algo_service.get(cfg["algorithmID"])
+        name = L.ALGORITHM_SERVICES.get(cfg["algorithmID"])
         if name not in services:
             out.append(f"{_where(e)}: algorithm {name} is not among the header's mandatory services")
         if cfg["algorithmID"] in (1, 2) and (len(cfg["key"]) not in (16, 32) or len(cfg["opc"]) not in (16, 32)):

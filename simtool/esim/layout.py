@@ -9,7 +9,9 @@ package, without code here changing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from simtool.fs.model import Entry
 
@@ -36,6 +38,10 @@ DF_KINDS: dict[str, DfKind] = {
     "5gs": DfKind("df-5gs", f"{OID}.13", "df-df-5gs"),
     "isim": DfKind("isim", f"{OID}.8", "adf-isim", "opt-isim", f"{OID}.9", temp_fid=0x7FB0),
 }
+
+# The template elements in DF_KINDS order, each followed by its optional-files element: the header's
+# eUICC-Mandatory-GFSTEList lists the templates of those present in this order.
+TEMPLATE_ELEMENTS = tuple(e for k in DF_KINDS.values() for e in (k.element, k.optional) if e is not None)
 
 # ADFs by AID prefix (RID A000000087 + application code, TS 31.102 / 31.103), DFs by FID under an ADF.
 ADF_AIDS = {bytes.fromhex("A0000000871002"): "usim", bytes.fromhex("A0000000871004"): "isim"}
@@ -82,6 +88,24 @@ FILE_FIELDS: dict[str, dict[int, tuple[str, str]]] = {
 ORDER = ("header", "mf", "pukCodes", "pinCodes", "genericFileManagement", "usim", "opt-usim", "pinCodes",
          "akaParameter", "gsm-access", "df-5gs", "genericFileManagement", "isim", "opt-isim", "pinCodes",
          "end")
+
+
+# The header's eUICC-Mandatory-services an element needs (ServicesList names): an NAA element its NAA, an
+# AKA element with algorithm parameters its algorithm (algorithmID). Build derives the header from the
+# elements really present through `mandatory_services`; inspect checks a package against the same table.
+ELEMENT_SERVICES = {"usim": "usim", "isim": "isim", "csim": "csim"}
+ALGORITHM_SERVICES = {1: "milenage", 2: "tuak128", 3: "usim-test-algorithm"}
+
+
+def mandatory_services(elements: Iterable[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """The services a list of (element kind, value) needs, sorted: what build puts in the header."""
+    out: set[str] = set()
+    for kind, value in elements:
+        if kind in ELEMENT_SERVICES:
+            out.add(ELEMENT_SERVICES[kind])
+        elif kind == "akaParameter" and value["algoConfiguration"][0] == "algoParameter":
+            out.add(ALGORITHM_SERVICES[value["algoConfiguration"][1]["algorithmID"]])
+    return sorted(out)
 
 
 def df_kind(entry: Entry, parent_kind: str | None) -> str | None:

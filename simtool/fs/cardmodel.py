@@ -15,7 +15,7 @@ K/OPc, the PIN values, their enable flags and counters in the files of whichever
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -389,10 +389,11 @@ class CardModel:
             children.append(child)
         return replace(df, children=tuple(children))
 
-    def dir_records(self) -> list[bytes]:
-        """EF.DIR as the card is made: one application template per ADF of the tree, labelled by its name."""
+    def dir_records(self, without: Collection[str] = ()) -> list[bytes]:
+        """EF.DIR as the card is made: one application template per ADF of the tree, labelled by its name
+        (`without`: ADF paths left out, as a profile package leaves out an application it does not carry)."""
         return [C.DIR_RECORD.encode({"aid": e.df.aid, "label": e.df.name.removeprefix("ADF.")})
-                for e in self.fs.dfs() if e.df.aid is not None]
+                for e in self.fs.dfs() if e.df.aid is not None and e.path not in without]
 
     def arr_records(self) -> list[bytes]:
         """EF.ARR as the card is made: record n holds rule n of the tree's access sets (`arr_rules`)."""

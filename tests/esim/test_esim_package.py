@@ -48,7 +48,23 @@ def test_every_rendered_file_comes_back_byte_for_byte(profile_path):
     assert doc["iccid"] == identity.iccid and doc["imsi"] == identity.imsi
     for path in image.files:
         assert doc["files"][path]["value"] == image.decoded()[path]["value"], path
-    assert doc["services"] == ["milenage", "usim"]
+    # The header's services are the NAAs the image really has (an ADF with rendered files) and Milenage.
+    adfs = {d.df.name: d.path for d in SAIP_PACKAGE.fs.dfs() if d.df.aid is not None}
+    naas = {name.removeprefix("ADF.").lower() for name, p in adfs.items() if any(f.startswith(p + "/") for f in got)}
+    assert doc["services"] == sorted(naas | {"milenage"})
+    assert "usim" in naas
+
+
+def test_header_services_follow_the_elements_present():
+    """An image without an ISIM (a profile without `ims:`) gives a header without the isim service."""
+
+    profile = load_profile(PROFILES[0])
+    if getattr(profile, "ims", None) is None:
+        pytest.skip("the profile has no ims section")
+    der = build(profile.model_copy(update={"ims": None}), ident())
+    doc = inspect(der)
+    kinds = [e["kind"] for e in doc["elements"]]
+    assert "isim" not in kinds and doc["services"] == ["milenage", "usim"] and doc["problems"] == []
 
 
 def test_keys_and_pins_are_in_their_elements_and_masked_unless_asked():
