@@ -49,6 +49,7 @@ class CreateRequest:
     op: bytes | None = None
     ledger: str | None = None
     workers: int | None = None
+    esim: bool = False  # profile packages, not cards: no vendor ADM1 (each package gets a random one)
     problems: list[str] = field(default_factory=list)  # found by the caller (e.g. a bad ADM1 flag): reported too
 
     def __repr__(self) -> str:
@@ -71,14 +72,14 @@ class CreateResult:
         return {"batch": b.id, "directory": self.directory, "ledger": redact_url(self.ledger), "count": b.count,
                 "profile": b.profile_name, "profile_sha256": b.profile_sha256, "kcv": b.kcv,
                 "simtool_version": b.simtool_version, "adm": b.adm_mode, "preprinted_iccids": b.preprinted,
-                **self.ranges, "fit": self.fit}
+                "esim": bool(b.options.get("esim")), **self.ranges, "fit": self.fit}
 
 
 # -- the secret generator (runs in pool workers or in this process) -------------------------------------------
 _G: dict[str, Any] = {}
 
 
-def _init(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | bytes) -> None:
+def _init(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | bytes | None) -> None:
     _G.update(sealer=Sealer(key), alloc=alloc, op=op, adms=adms)
 
 
@@ -95,14 +96,15 @@ def _chunk(bounds: tuple[int, int]) -> list[_Row]:
     raw = os.urandom((end - start) * CARD_RANDOM_BYTES)
     out: list[_Row] = []
     for j, i in enumerate(range(start, end)):
-        adm = adms if isinstance(adms, bytes) else adms[i]
+        # None: an eSIM batch, where no card brings an ADM1: each package gets its own, kept sealed here
+        adm = os.urandom(8) if adms is None else adms if isinstance(adms, bytes) else adms[i]
         card, nonce = new_card_secrets(adm, op, raw[j * CARD_RANDOM_BYTES : (j + 1) * CARD_RANDOM_BYTES])
         iccid = alloc.iccid(i)
         out.append((i, iccid, alloc.imsi(i), alloc.msisdn(i), sealer.seal(card.pack(), iccid, nonce)))
     return out
 
 
-def _rows(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | bytes,
+def _rows(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | bytes | None,
           workers: int) -> Iterator[_Row]:
     bounds = [(s, min(s + CHUNK, alloc.count)) for s in range(0, alloc.count, CHUNK)]
     if workers <= 1 or alloc.count < POOL_THRESHOLD:
@@ -164,7 +166,12 @@ def create_batch(req: CreateRequest) -> CreateResult:
     key = collect(load_transport_key, req.transport_key)
     profile = collect(_load_profile, req.profile)
     vendor: VendorCards | None = None
-    if req.vendor_file is not None:
+    if req.esim:
+        if req.adm is not None or req.vendor_file is not None or any(
+                p.startswith(("--adm-hex", "--adm-file")) for p in req.problems):
+            problems.append("--esim: an eSIM has no card, so no vendor ADM1: --adm-hex, --adm-file and --input do "
+                            "not apply (each package gets a random ADM1, kept sealed in the ledger)")
+    elif req.vendor_file is not None:
         if req.adm is not None:
             problems.append(f"{req.adm_source}: give the ADM1 key or --input FILE, not both")
         vendor = collect(read_vendor_file, req.vendor_file)
@@ -188,6 +195,8 @@ def create_batch(req: CreateRequest) -> CreateResult:
                                append_luhn=req.append_luhn, msisdn_start=req.msisdn_start,
                                plmn=(profile.home_plmn.mcc, profile.home_plmn.mnc), preprinted=preprinted)
         problems += errs
+        if req.esim and not errs and alloc is not None:
+            problems += _trial_package(profile, alloc)
     url = req.ledger or default_url(req.directory)
     if (Path(req.directory) / "batch.json").exists():
         old = collect(BatchDir.load, req.directory)
@@ -205,8 +214,10 @@ def create_batch(req: CreateRequest) -> CreateResult:
             raise InputError([f"{_flag(c)}: {c}" for c in clashes])
         sealer = Sealer(key)
         batch_id = f"B{time.strftime('%Y%m%d')}-{_secrets.token_hex(3).upper()}"
-        adms: bytes | list[bytes]
-        if vendor is None:
+        adms: bytes | list[bytes] | None
+        if req.esim:
+            adm_mode, adms, adm_source = "per-card", None, "random per package (an eSIM has no vendor ADM1)"
+        elif vendor is None:
             assert req.adm is not None  # refused above: without a vendor file the ADM1 key is required
             adm_mode, adms, adm_source = "batch", req.adm, req.adm_source
         else:
@@ -215,7 +226,7 @@ def create_batch(req: CreateRequest) -> CreateResult:
             adms, adm_source = (single if single is not None else vendor.adms), f"--input {vendor.path}"
         desc = alloc.describe()
         options = {**desc, "adm_source": adm_source, "opc": "from --op-file OP" if req.op else "random",
-                   "vendor_file": vendor.path if vendor else None}
+                   "vendor_file": vendor.path if vendor else None, **({"esim": True} if req.esim else {})}
         text = profile._source_text  # exactly what was validated (no second read of a file that may change)
         record = BatchRecord(
             id=batch_id, created=now_iso(), count=alloc.count, profile_name=profile.name,
@@ -234,7 +245,27 @@ def create_batch(req: CreateRequest) -> CreateResult:
             raise
     finally:
         ledger.close()
-    return CreateResult(record, req.directory, url, desc, time.perf_counter() - t0, _fit_per_model(req.profile))
+    fit = _ESIM_FIT if req.esim else _fit_per_model(req.profile)
+    return CreateResult(record, req.directory, url, desc, time.perf_counter() - t0, fit)
+
+
+# An eSIM batch goes into profile packages only: one "model", whose fit `_trial_package` checked.
+_ESIM_FIT: dict[str, Any] = {"models": ["saip-package"], "warnings": [], "fitted": [], "refused_on": []}
+
+
+def _trial_package(profile: Any, alloc: Allocation) -> list[str]:
+    """An eSIM batch: the first identity's package built once with placeholder keys, so a profile the package
+    cannot hold is refused here, before anything is written, not at every identity of the run."""
+    from simtool.esim import build
+    from simtool.profile.identity import Identity
+
+    try:
+        build(profile, Identity.create(iccid=alloc.iccid(0), imsi=alloc.imsi(0), ki="00" * 16, opc="00" * 16,
+                                       pin1="0000", puk1="00000000", pin2="0000", puk2="00000000",
+                                       adm1_hex="00" * 8, msisdn=alloc.msisdn(0)))
+    except InputError as e:
+        return [f"--esim: the profile does not fit a profile package: {m}" for m in e.errors]
+    return []
 
 
 def _fit_per_model(path: str) -> dict[str, Any]:

@@ -7,6 +7,10 @@ verdict says. Where a ledger transition is involved the lifecycle table (`lifecy
 rules are not stated a second time here. The ledger decides again inside its transaction (another station may
 have moved since the row was read), so a verdict to claim can still end in the ledger's refusal.
 
+`decide_package` is the one rule a package source adds (`batch run --esim`): what to do with a file already at
+an identity's package name. Everything else about packages (lease, claim back, writing, verified) is
+`decide_card` and the lifecycle table, as for cards: the package file is the identity's card.
+
 The outcome of a card, a reader's state and an identity's state (`lifecycle.State`) are `StrEnum`s: their
 values are stored in ledgers and printed in --json, and are the strings they always were.
 """
@@ -163,9 +167,47 @@ def decide_error(*, wrote: bool, fenced: bool, service_down: bool) -> ErrorVerdi
     return ErrorVerdict(AfterError.RELEASE)
 
 
+class OnDisk(StrEnum):
+    """What is at OUTDIR/ICCID.upp when `batch run --esim` is about to write an identity's package."""
+
+    ABSENT = "absent"
+    SAME = "same"  # opens under the transport key for this ICCID, and its DER is this identity's build
+    OTHER = "other"  # a file by this name that is not this identity's build: damaged, another key, another content
+
+
+class PackageAction(StrEnum):
+    WRITE = "write"  # a new file (link without replace: never over another file)
+    ADOPT = "adopt"  # keep the file a run cut short wrote; check it and mark verified
+    REPLACE = "replace"  # set the file aside (OUTDIR/rejected/), then write a new one
+    REFUSE = "refuse"  # leave the file alone; nothing is written for this identity
+
+
+@dataclass(frozen=True)
+class PackageVerdict:
+    action: PackageAction
+    reason: str
+
+
+def decide_package(on_disk: OnDisk, *, journaled: bool, name: str) -> PackageVerdict:
+    """What `batch run --esim` does at an identity's package file `name` (decided before `writing` is committed,
+    carried out after it). `journaled`: the ledger's journal names this file for this identity (a run of this
+    batch was `writing` it: a package there may be this run's own, cut short). The package is deterministic
+    (the same identity gives the same DER), so adopting a whole one and writing it again give the same package;
+    a file by this name nobody of this batch wrote (another batch's, a person's) is never touched."""
+    if on_disk is OnDisk.ABSENT:
+        return PackageVerdict(PackageAction.WRITE, "no package yet")
+    if on_disk is OnDisk.SAME:
+        return PackageVerdict(PackageAction.ADOPT, f"{name} is whole and this identity's: adopted")
+    if journaled:
+        return PackageVerdict(PackageAction.REPLACE, f"{name} (an earlier run's) is not this identity's package: "
+                                                     "set aside to rejected/ and written again")
+    return PackageVerdict(PackageAction.REFUSE, f"{name} exists and is not this identity's package, and no run of "
+                                                "this batch wrote it: left alone (move it away and run again)")
+
+
 def _unknown(card: CardFacts) -> Verdict:
     return Verdict(Action.REFUSE, f"unknown card (ATR {card.atr.hex().upper()}): no card model answers to it")
 
 
-__all__ = ["TAKES_IDENTITY", "Action", "AfterError", "CardFacts", "ErrorVerdict", "Outcome", "ReaderState", "Row",
-           "Verdict", "decide_card", "decide_error"]
+__all__ = ["TAKES_IDENTITY", "Action", "AfterError", "CardFacts", "ErrorVerdict", "OnDisk", "Outcome", "PackageAction",
+           "PackageVerdict", "ReaderState", "Row", "Verdict", "decide_card", "decide_error", "decide_package"]

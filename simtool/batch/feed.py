@@ -29,7 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 from simtool.batch.decide import Outcome
-from simtool.errors import InputError, NoCardError
+from simtool.errors import CardError, InputError, NoCardError
 from simtool.transport.base import Reader
 from simtool.transport.emufeed import OUTCOME_DIRS, EmuFeedTray
 
@@ -45,13 +45,24 @@ __all__ = ["EV_FILE_REJECTED", "OUTCOME_DIRS", "CardSlot", "CardSource", "EmuFee
 
 @dataclass
 class CardSlot:
-    """A card in a reader, opened."""
+    """A card in a reader, opened; or (reader None) an identity's package slot of `batch run --esim`."""
 
-    reader: Reader
+    reader: Reader | None
     card_ref: str | None
     path: Path | None = None
     fresh: bool = False  # made by the feed just now, from the batch's recipe
     lost: bool = False  # the reader lost the card mid-flash (pulled, pcscd gone): nothing to eject
+
+    @property
+    def card(self) -> Reader:
+        """The reader with the card (a package slot has none: a bug to ask)."""
+        if self.reader is None:
+            raise CardError("a package slot has no card reader")
+        return self.reader
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
 
 
 class CardSource(ABC):
@@ -133,7 +144,7 @@ class EmuFeed(CardSource):
         return CardSlot(fed.reader, fed.ref, fed.path, fresh=fed.fresh)
 
     def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
-        slot.reader.close()
+        slot.close()
         self.tray.finish(slot.path, outcome)
 
 
@@ -156,7 +167,7 @@ class EmuFile(CardSource):
         return CardSlot(reader, str(Path(path).resolve()) if path else None)
 
     def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
-        slot.reader.close()
+        slot.close()
 
 
 class PcscSource(CardSource):
@@ -207,7 +218,7 @@ class PcscSource(CardSource):
     def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
         from simtool.transport.pcsc import wait_for_card
 
-        slot.reader.close()
+        slot.close()
         if outcome in (Outcome.UNUSED, Outcome.HELD) or slot.lost:  # a lost card is out already, or comes back
             return
         if self.eject_socket:  # the feed server swaps the card itself and answers once the next one is in

@@ -17,6 +17,7 @@ close to N times the cards per minute. The heartbeat thread keeps this station's
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -31,10 +32,12 @@ from simtool.batch.decide import (
     AfterError,
     CardFacts,
     Outcome,
+    PackageAction,
     ReaderState,
     Verdict,
     decide_card,
     decide_error,
+    decide_package,
 )
 from simtool.batch.feed import EV_FILE_REJECTED, CardSlot, CardSource, EmuFeed
 from simtool.batch.keys import CardSecrets, Sealer
@@ -55,6 +58,7 @@ from simtool.batch.ledger import (
     LedgerConflict,
     now_iso,
 )
+from simtool.batch.package import PackageSource, pending_refs
 from simtool.crypto.secrets import SecretError
 from simtool.errors import CardError, GuardError, InputError, NoCardError, ServiceUnreachable, SimtoolError
 from simtool.personalize.hlrauth import VectorSource
@@ -62,6 +66,7 @@ from simtool.personalize.hlrauth import VectorSource
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
+SAIP_MODEL = "saip-package"  # simtool.fs.cardmodel.SAIP_PACKAGE's name: what a package slot "is"
 EV_HELD = "held"  # the ledger event of a card written but not checked (its HLR away): still `writing`
 
 
@@ -162,6 +167,7 @@ class Runner:
         self.ledger = ledger
         self.batch = batch
         self.sealer = Sealer(key)
+        self._key = key
         self.profile = load_frozen_profile(batch)
         self.sources = list(sources)
         self.opt = options or RunOptions()
@@ -181,8 +187,14 @@ class Runner:
         self.counts: dict[str, int] = ledger.counts(batch.id)
         self.interrupted = False
         self.service_down: str | None = None  # why the run stopped for a service (the HLR), exit 3
+        esim = bool(batch.options.get("esim"))
         for s in self.sources:
+            if esim != isinstance(s, PackageSource):
+                raise InputError(f"batch {batch.id} is an eSIM batch: run it with --esim OUTDIR, not readers" if esim
+                                 else f"batch {batch.id} is a card batch: run it on readers, not --esim")
             s.bind(self._new_card, self._file_rejected(s))
+            if isinstance(s, PackageSource):
+                s.pending = functools.partial(pending_refs, ledger, batch.id, s)
             if batch.preprinted and isinstance(s, EmuFeed):  # cards already printed, in a tray or its reject bin
                 self._materialized |= s.printed_iccids()
 
@@ -413,7 +425,7 @@ class Runner:
     def _one(self, src: CardSource, slot: CardSlot, st: ReaderStats) -> Outcome:
         """Recognise the card, take its identity and flash it; returns the outcome."""
         try:
-            card, row = self._look(slot)
+            card, row = self._look_package(slot) if isinstance(src, PackageSource) else self._look(slot)
         except SimtoolError as e:
             return self._refuse(st, src, None, _reason(e))
         return self._act(src, slot, st, card, row)
@@ -424,7 +436,7 @@ class Runner:
         from simtool.fs.cardmodel import model_for_atr
         from simtool.personalize.flash import read_card_iccid
 
-        reader = slot.reader
+        reader = slot.card
         atr = reader.atr
         model = model_for_atr(atr)
         row = self.ledger.find(self.batch.id, card_ref=slot.card_ref) if slot.card_ref else None
@@ -433,6 +445,11 @@ class Runner:
             iccid = read_card_iccid(reader)
             row = self.ledger.get(self.batch.id, iccid) if iccid else None
         return CardFacts(slot.card_ref, iccid, None, model.name if model else None, atr), row
+
+    def _look_package(self, slot: CardSlot) -> tuple[CardFacts, IdentityRow | None]:
+        """A package slot: the identity the journal names for its file (one that came back), or none (fresh)."""
+        row = self.ledger.find(self.batch.id, card_ref=slot.card_ref) if slot.card_ref else None
+        return CardFacts(slot.card_ref, model=SAIP_MODEL), row
 
     def _verdict(self, card: CardFacts, row: IdentityRow | None) -> Verdict:
         dead = row is not None and row.lease_owner not in (None, self.owner) and _owner_dead(row.lease_owner)
@@ -510,11 +527,13 @@ class Runner:
                probe: bool) -> Outcome:
         from simtool.personalize.flash import flash
 
+        if isinstance(src, PackageSource):
+            return self._package(src, slot, st, row, sec)
         st.state, st.iccid = ReaderState.FLASHING, row.iccid
         if st.first_start is None:
             st.first_start = time.monotonic()
         t0 = time.monotonic()
-        reader = slot.reader
+        reader = slot.card
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=row.state,
                   detail="re-flashing the card that came back" if row.state == WRITING else "flashing")
         wrote = row.state == WRITING  # claimed back from writing/failed: the card may hold it already
@@ -539,26 +558,7 @@ class Runner:
             result = flash(reader, self.profile, identity, min_adm_tries=min_tries, before_write=before_write,
                            check_auth=self._hlr_check())
         except Exception as e:
-            reason = _reason(e)
-            slot.lost = isinstance(e, NoCardError)
-            log.debug("card %s on %s", row.iccid, src.name, exc_info=True)
-            after = decide_error(wrote=wrote, fenced=fenced, service_down=isinstance(e, ServiceUnreachable))
-            if after.stop_run:
-                self._stop_for_service(reason)
-            if after.action is AfterError.HOLD:
-                return self._held(src, st, row, reason)
-            if after.action is AfterError.FAIL:
-                return self._failed(src, st, row, reason, t0)
-            if after.action is AfterError.REFUSE:
-                self._give_back_slot()
-                return self._refuse(st, src, row.iccid, reason, logged=True)
-            self._release(row, src, reason)
-            self._give_back_slot()
-            if probe and isinstance(e, GuardError):
-                card, other = self._probe(slot)
-                if other is not None and other.iccid != row.iccid:
-                    return self._act(src, slot, st, card, other)
-            return self._refuse(st, src, row.iccid, reason)
+            return self._after_error(src, slot, st, row, e, wrote=wrote, fenced=fenced, probe=probe, t0=t0)
         seconds = time.monotonic() - t0
         apdus = sum(p["apdus"] for p in result.phases.values())
         fitted = "".join(f"; {f['list']} fitted: {f['holds']} of {f['given']}" for f in result.fitted)
@@ -572,6 +572,90 @@ class Runner:
         st.done += 1
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=VERIFIED,
                   seconds=round(seconds, 3), apdus=apdus, model=result.model)
+        return Outcome.VERIFIED
+
+    def _after_error(self, src: CardSource, slot: CardSlot, st: ReaderStats, row: IdentityRow, e: Exception, *,
+                     wrote: bool, fenced: bool, probe: bool, t0: float) -> Outcome:
+        """What `decide_error` says about a card (or package) whose flash (or build) raised."""
+        reason = _reason(e)
+        slot.lost = isinstance(e, NoCardError)
+        log.debug("card %s on %s", row.iccid, src.name, exc_info=True)
+        after = decide_error(wrote=wrote, fenced=fenced, service_down=isinstance(e, ServiceUnreachable))
+        if after.stop_run:
+            self._stop_for_service(reason)
+        if after.action is AfterError.HOLD:
+            return self._held(src, st, row, reason)
+        if after.action is AfterError.FAIL:
+            if isinstance(src, PackageSource):  # a failed package does not stay among the good ones
+                with contextlib.suppress(SimtoolError):
+                    src.set_aside(src.path_for(row.iccid))
+            return self._failed(src, st, row, reason, t0)
+        if after.action is AfterError.REFUSE:
+            self._give_back_slot()
+            return self._refuse(st, src, row.iccid, reason, logged=True)
+        self._release(row, src, reason)
+        self._give_back_slot()
+        if probe and isinstance(e, GuardError) and slot.reader is not None:
+            card, other = self._probe(slot)
+            if other is not None and other.iccid != row.iccid:
+                return self._act(src, slot, st, card, other)
+        return self._refuse(st, src, row.iccid, reason)
+
+    def _package(self, src: PackageSource, slot: CardSlot, st: ReaderStats, row: IdentityRow,
+                 sec: CardSecrets) -> Outcome:
+        """`batch run --esim`: the identity's package built, sealed, written (or an earlier run's adopted, as
+        `decide_package` says) inside `writing`, then read back, unsealed, inspected and compared with the
+        image before `verified`."""
+        from simtool.esim import build_package, inspect, package_files
+        from simtool.esim.sealed import seal_package, unseal_package
+
+        st.state, st.iccid = ReaderState.FLASHING, row.iccid
+        if st.first_start is None:
+            st.first_start = time.monotonic()
+        t0 = time.monotonic()
+        path = src.path_for(row.iccid)
+        slot.card_ref, slot.path = str(path), path
+        wrote = row.state == WRITING  # claimed back from writing/failed: its package may be there already
+        self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=row.state,
+                  detail="building the package again (an earlier run did not verify it)" if wrote
+                  else "building the package")
+        fenced = False
+        try:
+            identity = identity_for(row, sec)
+            der, image = build_package(self.profile, identity)
+            found = src.examine(path, self._key, row.iccid, der)
+            verdict = decide_package(found.on_disk, journaled=row.card_ref == str(path), name=path.name)
+            if verdict.action is PackageAction.REFUSE:
+                raise CardError(f"{verdict.reason}: {found.why}")
+            try:
+                self.ledger.mark_writing(row.iccid, self.owner, src.name, str(path), token=row.token)
+            except LedgerConflict:
+                fenced = True  # the lease was taken away: the file is not touched
+                raise
+            wrote = True
+            if verdict.action is PackageAction.REPLACE:
+                src.set_aside(path)
+            if verdict.action in (PackageAction.WRITE, PackageAction.REPLACE):
+                src.write(path, seal_package(self._key, row.iccid, der))
+            iccid, back = unseal_package(self._key, src.read(path))  # the check: what is on disk now
+            doc = inspect(back)
+            if iccid != row.iccid or back != der or doc["problems"] or package_files(back) != image:
+                why = "; ".join(doc["problems"][:3]) or "its files are not the image's"
+                raise CardError(f"{path.name}: the package read back does not check: {why}")
+        except Exception as e:
+            return self._after_error(src, slot, st, row, e, wrote=wrote, fenced=fenced, probe=False, t0=t0)
+        seconds = time.monotonic() - t0
+        how = "adopted an earlier run's" if verdict.action is PackageAction.ADOPT else "wrote"
+        detail = (f"package {path.name}: {how} {len(der)} bytes; read back, unsealed, inspected: "
+                  f"{len(image)} files as rendered")
+        try:
+            self.ledger.mark_verified(row.iccid, self.owner, src.name, detail, token=row.token)
+        except LedgerConflict as e:
+            return self._failed(src, st, row, f"written, but {e}", t0, mark=False)
+        st.done += 1
+        self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=VERIFIED,
+                  seconds=round(seconds, 3), bytes=len(der), model=SAIP_MODEL, package=str(path),
+                  adopted=verdict.action is PackageAction.ADOPT)
         return Outcome.VERIFIED
 
     def _hlr_check(self) -> Callable[[Any, Any], Any] | None:
@@ -626,7 +710,7 @@ class Runner:
         from simtool.personalize import plan
         from simtool.personalize.flash import read_card_iccid
 
-        reader = slot.reader
+        reader = slot.card
         card = CardFacts(slot.card_ref)
         try:
             atr = reader.atr

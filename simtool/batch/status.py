@@ -39,7 +39,7 @@ def batch_status(ledger: Ledger, batch: BatchRecord) -> dict[str, Any]:
     return {
         "batch": {"id": batch.id, "created": batch.created, "count": batch.count, "profile": batch.profile_name,
                   "profile_sha256": batch.profile_sha256, "kcv": batch.kcv, "simtool_version": batch.simtool_version,
-                  "adm": batch.adm_mode, "preprinted_iccids": batch.preprinted,
+                  "adm": batch.adm_mode, "preprinted_iccids": batch.preprinted, "esim": bool(batch.options.get("esim")),
                   **{k: v for k, v in batch.options.items() if k.endswith(("_first", "_last"))}},
         "counts": counts,
         "left": counts[FREE] + counts[LEASED] + counts[WRITING],

@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c.add_argument("--input", metavar="VENDOR.csv", help="the vendor's file: ADM1 per card, pre-printed ICCIDs")
     add_secret(c, "--op", "the operator's OP, 32 hex digits (OPc is derived per card; default: random OPc)")
     c.add_argument("--ledger", metavar="URL", help="ledger URL (default sqlite:///DIR/ledger.db)")
+    c.add_argument("--esim", action="store_true", help="profile packages instead of cards (no ADM1: there is no "
+                   "card); run it with `batch run DIR --esim OUTDIR`")
     c.add_argument("--workers", type=int_range(1, 64), metavar="N", help=argparse.SUPPRESS)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=cmd_create)
@@ -69,6 +71,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     src.add_argument("--reader", action="append", metavar="URI", type=reader_uri,
                      help="emu-feed:DIR, emu-feed:, pcsc:N or pcsc:NAME; repeat for more readers")
     src.add_argument("--readers", choices=["all"], help="every PC/SC reader")
+    src.add_argument("--esim", metavar="OUTDIR", help="an eSIM batch: one sealed profile package per identity, "
+                     "OUTDIR/ICCID.upp (AES-GCM under the transport key, ICCID as associated data)")
+    r.add_argument("--smdp", metavar="HOST", help="with --esim: also OUTDIR/activation-codes.csv (ICCID, matching "
+                   "ID, LPA:1$HOST$ID) for every verified package")
     r.add_argument("--max-cards", type=positive_int(), metavar="N", help="stop after N cards")
     r.add_argument("--max-failures", type=positive_int(), default=3, metavar="N",
                    help="a reader stops after N consecutive failed cards (default 3)")
@@ -207,7 +213,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     req = CreateRequest(directory=args.directory, profile=args.profile, imsi_start=args.imsi_start,
                         transport_key=args.transport_key, count=args.count, iccid_start=args.iccid_start,
                         append_luhn=args.append_luhn, msisdn_start=args.msisdn_start, adm=adm, adm_source=source,
-                        vendor_file=args.input, op=op, ledger=args.ledger, workers=args.workers, problems=problems)
+                        vendor_file=args.input, op=op, ledger=args.ledger, workers=args.workers, esim=args.esim,
+                        problems=problems)
     res = create_batch(req)
     out = {**res.as_dict(), "seconds": round(res.seconds, 3)}
     if args.json:
@@ -230,11 +237,31 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.max_failures < 1 or (args.max_cards is not None and args.max_cards < 1):
         raise InputError("--max-failures and --max-cards: at least 1")
+    esim_out = getattr(args, "esim", None)
+    smdp = getattr(args, "smdp", None)
+    if smdp is not None and esim_out is None:
+        raise InputError("--smdp: goes with --esim OUTDIR (activation codes are for profile packages)")
+    if esim_out is not None and getattr(args, "gsup", None):
+        raise InputError("--gsup: an eSIM batch has no card to authenticate; check the packages' keys with "
+                         "`hlr load` once the SM-DP+ has them")
+    if smdp is not None:
+        from simtool.esim.activation import check_host
+
+        check_host(smdp)
     hlr_at = parse_address(args.gsup) if getattr(args, "gsup", None) else None
     bdir, ledger, batch = _open(args)
     with ledger:
         key = _key(args, bdir, batch)
-        sources = all_pcsc_sources() if args.readers == "all" else [open_source(u) for u in args.reader]
+        if esim_out is not None:
+            from simtool.batch.package import PackageSource
+
+            if not batch.options.get("esim"):
+                raise InputError(f"--esim: batch {batch.id} is a card batch (made without --esim): run it on readers")
+            sources: list[Any] = [PackageSource(esim_out)]
+        elif batch.options.get("esim"):
+            raise InputError(f"batch {batch.id} is an eSIM batch: run it with --esim OUTDIR, not on readers")
+        else:
+            sources = all_pcsc_sources() if args.readers == "all" else [open_source(u) for u in args.reader]
         if getattr(args, "trace", False):
             lock = threading.Lock()
 
@@ -255,15 +282,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_with(args: argparse.Namespace, ledger: Any, batch: Any, key: bytes, sources: list[Any], opts: Any) -> int:
     from simtool.batch.runner import Runner
 
+    codes = _codes_writer(args, ledger, batch)
     if args.json:
         runner = Runner(ledger, batch, key, sources, opts, emit=_printer(threading.Lock()))
         summary = runner.run()
-        _printer(threading.Lock())({"event": "summary", **summary.as_dict()})
+        _printer(threading.Lock())({"event": "summary", **summary.as_dict(), **codes()})
         return summary.exit_code
-    return _run_live(ledger, batch, key, sources, opts)
+    return _run_live(ledger, batch, key, sources, opts, codes)
 
 
-def _run_live(ledger: Any, batch: Any, key: bytes, sources: list[CardSource], opts: Any) -> int:
+def _codes_writer(args: argparse.Namespace, ledger: Any, batch: Any) -> Callable[[], dict[str, Any]]:
+    """`--smdp`: after the run, OUTDIR/activation-codes.csv for every verified package (the summary says where)."""
+    smdp, out = getattr(args, "smdp", None), getattr(args, "esim", None)
+    if smdp is None or out is None:
+        return dict
+
+    def write() -> dict[str, Any]:
+        from simtool.batch.package import write_codes
+
+        path, rows, new = write_codes(ledger, batch.id, Path(out), smdp)
+        return {"activation_codes": {"file": str(path), "rows": rows, "new_matching_ids": new}}
+
+    return write
+
+
+def _run_live(ledger: Any, batch: Any, key: bytes, sources: list[CardSource], opts: Any,
+              codes: Callable[[], dict[str, Any]] = dict) -> int:
     from simtool.batch.runner import Runner
     from simtool.cli.live import LiveDisplay
 
@@ -276,6 +320,10 @@ def _run_live(ledger: Any, batch: Any, key: bytes, sources: list[CardSource], op
     d = summary.as_dict()
     display.console.print(f"{summary.reason}. Verified this run: {d['verified_this_run']} in {d['seconds']:.1f} s "
                           f"({d['cards_per_min']} cards/min).", highlight=False)
+    written = codes().get("activation_codes")
+    if written:
+        display.console.print(f"activation codes: {written['file']} ({written['rows']} packages, "
+                              f"{written['new_matching_ids']} new matching IDs; mode 0600)", highlight=False)
     return summary.exit_code
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,8 @@ from typing import Any
 from simtool.cli.cmd_profile import add_identity_args, identity_from_args
 from simtool.cli.common import emit_json
 from simtool.errors import InputError
+from simtool.esim.activation import activation_code
 
-ACTIVATION_FORMAT = "LPA:1${host}${matching_id}"  # GSMA SGP.22 activation code, format 1, no options
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?)*$")
-_MATCHING_ID = re.compile(r"^[A-Za-z0-9-]{1,255}$")
 MAX_PACKAGE = 1 << 20  # a package is some KB; a larger file is not one
 
 
@@ -58,14 +54,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.add_argument("--force", action="store_true", help="replace an existing --qr file")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_activation_code)
-
-
-def activation_code(host: str, matching_id: str) -> str:
-    if not _HOST.match(host):
-        raise InputError(f"--smdp: {host!r} is not a host name")
-    if not _MATCHING_ID.match(matching_id):
-        raise InputError("--matching-id: 1 to 255 letters, digits or '-'")
-    return ACTIVATION_FORMAT.format(host=host, matching_id=matching_id)
 
 
 def _write_package(path: str, data: bytes, force: bool) -> None:

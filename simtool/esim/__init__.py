@@ -6,8 +6,8 @@ module (pe_definitions.asn) follows the specification v3.3.1; `layout` is the on
 holds which file. Docs: docs/esim.md.
 """
 
-from simtool.esim.build import build, package_image
-from simtool.esim.inspect import inspect
+from simtool.esim.build import build, build_package, package_image
+from simtool.esim.inspect import inspect, package_files
 from simtool.esim.saip import PackageError
 
-__all__ = ["PackageError", "build", "inspect", "package_image"]
+__all__ = ["PackageError", "build", "build_package", "inspect", "package_files", "package_image"]

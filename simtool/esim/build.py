@@ -153,6 +153,14 @@ def df_fcp(ctx: _Ctx, e: Entry) -> dict[str, Any]:
 def build(profile: Profile, identity: Identity, *, algorithm: str = "milenage",
           model: CardModel = SAIP_PACKAGE) -> bytes:
     """The DER package for `identity` under `profile`. Raises InputError when the profile does not fit."""
+    return build_package(profile, identity, algorithm=algorithm, model=model)[0]
+
+
+def build_package(profile: Profile, identity: Identity, *, algorithm: str = "milenage",
+                  model: CardModel = SAIP_PACKAGE) -> tuple[bytes, dict[str, bytes]]:
+    """(DER, `package_image`): the package and the files it must create, for a caller that checks a package
+    read back against the image without rendering twice (`batch run --esim`). Deterministic: the same
+    profile and identity give the same bytes."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}")
     files = package_image(profile, identity, model)
@@ -239,7 +247,7 @@ def build(profile: Profile, identity: Identity, *, algorithm: str = "milenage",
         if kind != "header":  # the ProfileHeader has no PE header; the others are numbered from 1
             value = {_HEADER_FIELD.get(kind, f"{kind}-header"): {"identification": i}, **value}
         out += encode_pe(kind, value)
-    return bytes(out)
+    return bytes(out), files
 
 
 _HEADER_FIELD = {

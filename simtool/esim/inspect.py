@@ -152,6 +152,14 @@ def model_paths(model: CardModel = SAIP_PACKAGE) -> dict[tuple[int, ...], str]:
     return out
 
 
+def package_files(data: bytes, model: CardModel = SAIP_PACKAGE) -> dict[str, bytes]:
+    """Every EF the package creates, by our tree's path, as the eUICC would hold it (what `package_image`
+    gives for the identity it was built for). PackageError for a package that does not decode."""
+    paths = model_paths(model)
+    return {paths.get(k, "/".join(f"{x:04X}" for x in k)): bytes(f.body)
+            for k, f in collect_files(split(data)).items() if f.kind != "df"}
+
+
 def inspect(data: bytes, *, show_secrets: bool = False, model: CardModel = SAIP_PACKAGE) -> dict[str, Any]:
     """The package as a document: elements, files (decoded), the header's values and the problems found.
     Raises PackageError (an InputError, exit 2) for a package that does not decode."""
