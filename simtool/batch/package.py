@@ -15,12 +15,13 @@ the file (it is rewritten whole, atomically, at the end of each run).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import os
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,6 @@ REJECTED = "rejected"
 CODES_FILE = "activation-codes.csv"
 CODES_HEADER = ("iccid", "matching_id", "activation_code")
 MAX_PACKAGE = 1 << 20  # a package is some KB; a larger file is not one
-STALE_TMP_S = 600.0  # a temp file this old is a run's that died: removed when a run opens OUTDIR
 # Matching IDs: 4 groups of 5 from Crockford's base32 (no I, L, O, U): 100 bits, easy to read out.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX = "esim:"
@@ -72,7 +72,6 @@ class PackageSource(CardSource):
         self._presented: set[str] = set()
         self._queue: list[str] | None = None
         self._lock = threading.Lock()
-        self._remove_stale_temps()
 
     # -- the slots ----------------------------------------------------------------------------------------
     def next_card(self, stop: threading.Event, idle: Callable[[], bool]) -> CardSlot | None:
@@ -160,14 +159,15 @@ class PackageSource(CardSource):
             return dest
         raise CardError(f"{path}: {bin_} holds 1000 files of this name")
 
-    def _remove_stale_temps(self) -> None:
-        now = time.time()
-        for p in self.directory.glob(f".*{SUFFIX}.*.tmp"):
-            try:
-                if now - p.stat().st_mtime > STALE_TMP_S:
-                    p.unlink()
-            except OSError:
-                pass
+    def remove_temps(self, path: Path) -> int:
+        """Temp files of `path` a writer left when it died (`write`'s `.NAME.*.tmp`). Called by the holder of the
+        identity's `writing` lease: only a holder writes the name, so any temp of it is a dead holder's."""
+        n = 0
+        for p in self.directory.glob(f".{path.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                n += 1
+        return n
 
 
 def _fsync_dir(d: Path) -> None:
@@ -209,10 +209,18 @@ def read_codes(path: Path) -> dict[str, str]:
 def write_codes(ledger: Any, batch_id: str, outdir: Path, smdp: str) -> tuple[Path, int, int]:
     """OUTDIR/activation-codes.csv for every verified package of OUTDIR, keeping the matching IDs already
     issued; returns (path, rows, new matching IDs). Written atomically (the old file or the new one)."""
-    from simtool.esim.activation import activation_code
-
     src_dir = outdir.resolve()
     path = src_dir / CODES_FILE
+    with open(src_dir / f".{CODES_FILE}.lock", "a") as lock:  # stations sharing OUTDIR: one writer at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _write_codes(ledger, batch_id, src_dir, path, smdp)
+
+
+def _write_codes(ledger: Any, batch_id: str, src_dir: Path, path: Path, smdp: str) -> tuple[Path, int, int]:
+    from simtool.esim.activation import activation_code
+
+    for tmp in src_dir.glob(f".{CODES_FILE}.*.tmp"):  # a writer that died (we hold the lock)
+        tmp.unlink(missing_ok=True)
     known = read_codes(path)
     body = io.StringIO()
     w = csv.writer(body, lineterminator="\n")

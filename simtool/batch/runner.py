@@ -632,6 +632,8 @@ class Runner:
             except LedgerConflict:
                 fenced = True  # the lease was taken away: the file is not touched
                 raise
+            if wrote:  # claimed back: a writer of this identity died; its temp files go (we hold the lease now)
+                src.remove_temps(path)
             wrote = True
             if verdict.action is PackageAction.REPLACE:
                 src.set_aside(path)

@@ -296,6 +296,9 @@ def _codes_writer(args: argparse.Namespace, ledger: Any, batch: Any) -> Callable
     smdp, out = getattr(args, "smdp", None), getattr(args, "esim", None)
     if smdp is None or out is None:
         return dict
+    from simtool.batch.package import CODES_FILE, read_codes
+
+    read_codes(Path(out) / CODES_FILE)  # a damaged file is refused before the run, not after it
 
     def write() -> dict[str, Any]:
         from simtool.batch.package import write_codes

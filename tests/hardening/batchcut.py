@@ -16,6 +16,13 @@ any engine: SQLite or PostgreSQL), the feed's `finish` (the card goes to `done/`
     verified:before   the card's last APDU answered (read back, authenticated), `verified` not committed
     verified:after    `verified` committed, the card still in the reader
     finish:after      between cards: the card moved to done/, the next one not taken
+
+`batch run --esim OUTDIR` (profile packages) meets the ledger points above (lease, claim, writing, verified)
+and three of its own, on `PackageSource`:
+
+    upp-move:before   the sealed package durable in its temp file, not yet linked to OUTDIR/ICCID.upp
+    upp:before        `writing` committed, the package not yet written
+    upp:after         OUTDIR/ICCID.upp in place, not yet read back and checked
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ PROFILE = ROOT / "profiles" / "kpn-wechat-1gb-15d.yaml"
 ADM_HEX = "3131313131313131"
 POINTS = ("lease:after", "claim:after", "writing:before", "writing:after", "apdu", "verified:before",
           "verified:after", "finish:after")
+ESIM_POINTS = ("lease:after", "claim:after", "writing:before", "writing:after", "upp:before", "upp-move:before",
+               "upp:after", "verified:before", "verified:after")
 TRANSITIONS = {"free", "leased", "writing", "verified", "failed", "voided"}
 
 
@@ -99,6 +108,10 @@ def _install(point: str, nth: int, sig: int = signal.SIGKILL) -> None:
 
     tap_runner_ledgers(tap)
     wrap(EmuFeed, "finish", "finish")
+    from simtool.batch.package import PackageSource
+
+    wrap(PackageSource, "write", "upp")
+    wrap(PackageSource, "before_move", "upp-move")
     transmit = EmulatedTransport.transmit
 
     def counted(self: Any, apdu: bytes) -> bytes:
@@ -119,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     point, _, nth = argv[1].rpartition(":")
-    if point not in POINTS and not point.startswith("apdu"):
-        print(f"unknown cut point {point}; known: {', '.join(POINTS)}", file=sys.stderr)
+    if point not in POINTS + ESIM_POINTS and not point.startswith("apdu"):
+        print(f"unknown cut point {point}; known: {', '.join(dict.fromkeys(POINTS + ESIM_POINTS))}", file=sys.stderr)
         return 2
     _install(point, int(nth), sig)
     from simtool.cli.main import main as simtool_main
@@ -268,6 +281,135 @@ def scenario(workdir: Path, cuts: list[str], n: int = 3, readers: int = 2) -> tu
         if summary["counts"]["verified"] != n:
             problems.append(f"clean run: {summary['counts']}")
     return fired, problems + check_batch(d, feeds, key, n, workdir / "export.txt")
+
+
+# -- eSIM batches ------------------------------------------------------------------------------------------------
+def make_esim_batch(workdir: Path, count: int) -> tuple[Path, Path]:
+    """A new eSIM batch of `count` identities in workdir/b and its transport key workdir/tk."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    key = workdir / "tk"
+    assert _sim("keys", "new", key) == 0
+    d = workdir / "b"
+    assert _sim("batch", "create", d, "--esim", "--profile", PROFILE, "--count", count,
+                "--iccid-start", "8931080000000100017", "--imsi-start", "204080000100001",
+                "--transport-key", key) == 0
+    return d, key
+
+
+def run_esim(d: Path, out: Path, cut: str | None = None, *, smdp: str | None = None, extra: tuple[str, ...] = (),
+             timeout: float = 300) -> subprocess.CompletedProcess:
+    """`batch run d --esim out --json`; with `cut` ("POINT:N") the process kills itself there."""
+    args = ["batch", "run", str(d), "--esim", str(out), "--json", "--lease-ttl", "30", *extra]
+    if smdp:
+        args += ["--smdp", smdp]
+    pre = ["-m", "tests.hardening.batchcut", "--cut", cut, "--"] if cut else ["-m", "simtool"]
+    return subprocess.run([sys.executable, *pre, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def cut_run_esim(d: Path, out: Path, cut: str, smdp: str | None = None) -> bool:
+    """A run cut at `cut`; False if the run ended before it reached the point."""
+    p = run_esim(d, out, cut, smdp=smdp)
+    if p.returncode == -signal.SIGKILL:
+        return True
+    if p.returncode in (0, 1):
+        return False
+    raise AssertionError(f"cut {cut}: exit {p.returncode}: {p.stderr[-2000:]}")
+
+
+def check_esim_batch(d: Path, out: Path, key_file: Path, n: int) -> list[str]:
+    """The eSIM batch after its cuts and a clean run: every problem found (empty: it survived).
+
+    Every identity verified exactly once, never free or leased again once `writing`; OUTDIR holds exactly one
+    package per identity and nothing else but the activation codes (no second copy, no temp file, nothing set
+    aside); each package is sealed for the ICCID of its name, is the journal's file for it, decodes with no
+    problem and is byte for byte `esim.build` of the ledger's identity; the export is complete and its keys are
+    the packages' keys; activation-codes.csv (if there) names each verified identity once, with distinct IDs."""
+    from simtool.batch.batchdir import BatchDir
+    from simtool.batch.export import read_export, write_export
+    from simtool.batch.keys import CardSecrets, Sealer, load_transport_key
+    from simtool.batch.ledger import open_ledger
+    from simtool.batch.package import CODES_FILE, read_codes
+    from simtool.batch.runner import identity_for, load_frozen_profile
+    from simtool.errors import InputError
+    from simtool.esim import build, inspect
+    from simtool.esim.sealed import unseal_package
+
+    bad: list[str] = []
+    bdir = BatchDir.load(d)
+    key = load_transport_key(key_file)
+    sealer = Sealer(key)
+    with open_ledger(bdir.ledger) as ledger:
+        batch = ledger.batch(bdir.batch_id)
+        rows = {r.iccid: r for r in ledger.rows(bdir.batch_id)}
+        events = list(ledger.events(bdir.batch_id))
+        export = out.parent / "export.txt"
+        export.unlink(missing_ok=True)
+        exported = write_export(ledger, batch, key, export)
+    wrong = sorted((r.iccid, r.state, r.reason) for r in rows.values() if r.state != "verified")
+    if len(rows) != n or wrong:
+        bad.append(f"ledger: {len(rows)} rows, not verified: {wrong}")
+    per: dict[str, list[str]] = defaultdict(list)
+    for e in events:
+        if e.iccid and e.state in TRANSITIONS:
+            per[e.iccid].append(e.state)
+    for iccid, states in per.items():
+        if states.count("verified") != 1 or states[-1] != "verified":
+            bad.append(f"events of {iccid}: {states}")
+        if "writing" in states and {"free", "leased"} & set(states[states.index("writing"):]):
+            bad.append(f"{iccid} went back to free after writing: {states}")
+        if states and states[0] != "leased":
+            bad.append(f"{iccid} did not start with a lease: {states}")
+
+    allowed = {CODES_FILE, f".{CODES_FILE}.lock"}
+    stray = sorted(p.name for p in out.iterdir() if not p.name.endswith(".upp") and p.name not in allowed)
+    if stray:
+        bad.append(f"{out}: files besides the packages: {stray}")
+    packages = sorted(out.glob("*.upp"))
+    if {p.stem for p in packages} != set(rows):
+        bad.append(f"{out}: {len(packages)} packages for {len(rows)} identities")
+    profile = load_frozen_profile(batch)
+    clear = {c["iccid"]: c for c in read_export(export, key).decrypt(key)}
+    if exported != len(rows) or set(clear) != set(rows):
+        bad.append(f"export: {exported} rows, {len(clear)} decrypted, for {len(rows)} identities")
+    imsis = []
+    for p in packages:
+        row = rows.get(p.stem)
+        if row is None:
+            continue
+        iccid, der = unseal_package(key, p.read_bytes())
+        doc = inspect(der, show_secrets=True)
+        imsis.append(doc["imsi"])
+        sec = CardSecrets.unpack(sealer.open(row.secrets, row.iccid))
+        if iccid != p.stem or doc["problems"] or der != build(profile, identity_for(row, sec)):
+            bad.append(f"{p.name}: sealed for {iccid}, problems {doc['problems'][:2]}, or not the identity's build")
+        if row.card_ref != str(p.resolve()):
+            bad.append(f"{p.name}: the journal names {row.card_ref}")
+        aka = next(e for e in doc["elements"] if e["kind"] == "akaParameter")
+        if iccid in clear and aka["k"].lower() != clear[iccid]["ki"]:
+            bad.append(f"{p.name}: K is not the export's Ki")
+    if len(set(imsis)) != len(packages) or set(imsis) != {r.imsi for r in rows.values()}:
+        bad.append(f"packages: {len(set(imsis))} distinct IMSIs for {len(packages)} packages")
+    codes_file = out / CODES_FILE
+    if codes_file.exists():
+        try:
+            codes = read_codes(codes_file)
+        except InputError as e:
+            return [*bad, str(e)]
+        if set(codes) != {r.iccid for r in rows.values() if r.state == "verified"} or \
+                len(set(codes.values())) != len(codes):
+            bad.append(f"{codes_file}: {len(codes)} rows, {len(set(codes.values()))} distinct matching IDs")
+    return bad
+
+
+def esim_scenario(workdir: Path, cuts: list[str], n: int = 4, smdp: str | None = None) -> tuple[int, list[str]]:
+    """A new eSIM batch, the runs cut at `cuts` one after the other, a clean run, the checks."""
+    d, key = make_esim_batch(workdir, n)
+    out = workdir / "packages"
+    fired = sum(cut_run_esim(d, out, c, smdp) for c in cuts)
+    p = run_esim(d, out, smdp=smdp)
+    problems = [] if p.returncode == 0 else [f"clean run: exit {p.returncode}: {p.stderr[-500:]}"]
+    return fired, problems + check_esim_batch(d, out, key, n)
 
 
 if __name__ == "__main__":
