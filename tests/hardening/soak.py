@@ -11,6 +11,9 @@ and `verified` commit, between cards), and before every `--batch-apdu-step`-th A
 followed by a second one inside the recovery run, then a clean run and `check_batch` (`--batch-cards 0`
 skips it).
 
+eSIM batches: `batch run --esim` killed at every eSIM cut point for every package of a small batch, then cut
+again in the recovery run, a clean run and `check_esim_batch` (`--esim-packages 0` skips it).
+
 Reader faults (tests/hardening/readerfaults.py): a card pulled, a vpcd slot closed and pcscd restarted at each
 phase boundary of one card (after the guard, after VERIFY ADM, right after `writing`, mid-write, mid-verify,
 right after `verified`), on a batch over two `pcsc:` readers behind the real pcscd; each point checked by
@@ -70,6 +73,33 @@ def batch_sweep(workdir: Path, cards: int = 4, apdu_step: int = 5) -> list[Repor
     return [report]
 
 
+def esim_sweep(workdir: Path, packages: int = 4) -> Report | None:
+    """`batch run --esim`: every eSIM cut point (tests/hardening/batchcut.py ESIM_POINTS) at each of the
+    `packages` packages of a batch, each followed by a cut inside the recovery run (the package that came back
+    claimed, or the next package written), then a clean run and `check_esim_batch`: every identity verified
+    once, one package each and nothing else in OUTDIR, each the ledger identity's build, activation codes
+    consistent, the export complete."""
+    from tests.hardening import batchcut
+
+    if packages <= 0:
+        return None
+    report = Report(f"esim/{packages} packages", apdus=0)
+    plans = [(point, [f"{point}:{nth}", second]) for point in batchcut.ESIM_POINTS if point != "claim:after"
+             for nth in range(1, packages + 1) for second in ("claim:after:1", "upp:after:1")]
+    for i, (point, cuts) in enumerate(plans):
+        try:
+            fired, problems = batchcut.esim_scenario(workdir / f"s{i}", cuts, n=packages, smdp="smdp.example.com")
+        except Exception as e:
+            fired, problems = 0, [f"{type(e).__name__}: {e}"]
+        report.points[point] = report.points.get(point, 0) + fired
+        if problems:
+            report.failures.append(f"{cuts}: {'; '.join(problems)[:500]}")
+        else:
+            report.survived += fired
+        shutil.rmtree(workdir / f"s{i}", ignore_errors=True)
+    return report
+
+
 def reader_fault_sweep(workdir: Path, faults: tuple[str, ...]) -> tuple[Report | None, str]:
     """Every fault of `faults` at every phase (readerfaults.sweep); (report, "") or (None, why not run)."""
     from simtool.testing.pcscd import PcscUnavailable, ensure_pcscd
@@ -104,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " + ",".join(VARIANTS))
     ap.add_argument("--batch-cards", type=int, default=4, help="cards per batch-level scenario (0: skip them)")
     ap.add_argument("--batch-apdu-step", type=int, default=5, help="batch level: cut before every Nth APDU")
+    ap.add_argument("--esim-packages", type=int, default=4, help="packages per eSIM scenario (0: skip them)")
     ap.add_argument("--reader-faults", default="pull,close,restart",
                     help="reader faults through pcscd to sweep at every phase (comma-separated; 'none' skips them)")
     ap.add_argument("--out", help="also write the report as JSON to this file")
@@ -142,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
             for f in r.failures[:20]:
                 print(f"  FAIL {f}", flush=True)
             reports.append(r)
+        t = time.perf_counter()
+        esim = esim_sweep(Path(d) / "esim", args.esim_packages)
+        if esim is not None:
+            print(f"{esim.case:28} | cut points " + " ".join(f"{p} {n}" for p, n in esim.points.items())
+                  + f" | survived {esim.survived}/{esim.total}, failures {len(esim.failures)} | "
+                  f"{time.perf_counter() - t:.1f} s", flush=True)
+            for f in esim.failures[:20]:
+                print(f"  FAIL {f}", flush=True)
+            reports.append(esim)
         faults = tuple(f for f in args.reader_faults.split(",") if f and f != "none")
         t = time.perf_counter()
         print("reader faults through pcscd (fault@phase outcome):", flush=True)
