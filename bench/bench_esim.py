@@ -2,8 +2,10 @@
 transport key with the ICCID as associated data, write atomically 0600, read back, unseal, inspect and
 compare with the image), and the size of one package of each shipped profile.
 
-The ledger's part of `batch run --esim` (lease, claim, mark) is not in this figure: `bench_batch.py`
-measures the ledger for cards. Run: python bench/bench_esim.py [--count N] [--json]
+`--batch` measures the whole `batch run --esim` path instead: an eSIM batch of N identities created, then
+run into a package directory (lease, build, seal, atomic write inside `writing`, read back, unseal,
+inspect, compare, `verified`: SQLite ledger, commits fsynced). Run:
+python bench/bench_esim.py [--count N] [--batch] [--json]
 """
 
 from __future__ import annotations
@@ -59,7 +61,43 @@ def measure(count: int = 10_000) -> dict[str, Any]:
             "package_bytes": sizes}
 
 
+def measure_batch(count: int = 10_000) -> dict[str, Any]:
+    """`batch create --esim` then `batch run --esim OUTDIR`, in this process, timed; every package verified."""
+    import contextlib
+    import io
+
+    from simtool.cli.main import main as simtool_main
+
+    def sim(*args: Any) -> str:
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            code = simtool_main([str(a) for a in args])
+        if code != 0:
+            raise AssertionError(f"simtool {args[:2]}: exit {code}")
+        return buf.getvalue()
+
+    with tempfile.TemporaryDirectory() as d:
+        key, b, out = Path(d) / "tk", Path(d) / "b", Path(d) / "packages"
+        sim("keys", "new", key)
+        t0 = time.perf_counter()
+        sim("batch", "create", b, "--esim", "--profile", ROOT / "profiles" / "kpn-wechat-1gb-15d.yaml",
+            "--count", count, "--iccid-start", "8931080000000100017", "--imsi-start", "204080000100001",
+            "--transport-key", key)
+        created = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        summary = json.loads(sim("batch", "run", b, "--esim", out, "--json").splitlines()[-1])
+        dt = time.perf_counter() - t0
+        if summary["counts"]["verified"] != count or len(list(out.glob("*.upp"))) != count:
+            raise AssertionError(f"batch run --esim: {summary['counts']}")
+    return {"count": count, "create_seconds": round(created, 2), "run_seconds": round(dt, 2),
+            "packages_per_second": round(count / dt, 1)}
+
+
 def report(r: dict[str, Any]) -> None:
+    if "run_seconds" in r:
+        print(f"  batch run --esim, {r['count']} identities: {r['run_seconds']} s ({r['packages_per_second']} "
+              f"packages/s; batch create --esim {r['create_seconds']} s)")
+        return
     print(f"  {r['count']} packages (build, seal, write, unseal, inspect, compare): {r['seconds']} s, "
           f"{r['packages_per_second']} packages/s")
     for name, size in r["package_bytes"].items():
@@ -69,7 +107,8 @@ def report(r: dict[str, Any]) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=10_000)
+    ap.add_argument("--batch", action="store_true", help="through `batch run --esim` (ledger included)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    res = measure(a.count)
+    res = measure_batch(a.count) if a.batch else measure(a.count)
     print(json.dumps(res, indent=2)) if a.json else report(res)
