@@ -10,8 +10,9 @@ import argparse
 import json
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simtool.cli.common import (
     add_min_adm_tries,
@@ -27,10 +28,13 @@ from simtool.cli.common import (
 )
 from simtool.errors import EXIT_OK, InputError
 
+if TYPE_CHECKING:
+    from simtool.batch.feed import CardSource
+
 DEMO_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "kpn-wechat-1gb-15d.yaml"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = group(sub, "keys", "transport keys for sealing secrets at rest")
     k = keys.add_parser("new", help="create a 32-byte transport key (mode 0600) and print its KCV")
     k.add_argument("file", metavar="FILE")
@@ -140,7 +144,7 @@ def _key(args: argparse.Namespace, bdir: Any, batch: Any) -> bytes:
     return key
 
 
-def _printer(lock: threading.Lock):
+def _printer(lock: threading.Lock) -> Callable[[dict[str, Any]], None]:
     def emit(ev: dict[str, Any]) -> None:
         with lock:
             sys.stdout.write(json.dumps(ev, ensure_ascii=False) + "\n")
@@ -237,7 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_live(ledger, batch, key, sources, opts)
 
 
-def _run_live(ledger: Any, batch: Any, key: bytes, sources: list, opts: Any) -> int:
+def _run_live(ledger: Any, batch: Any, key: bytes, sources: list[CardSource], opts: Any) -> int:
     from simtool.batch.runner import Runner
     from simtool.cli.live import LiveDisplay
 
@@ -392,6 +396,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     b = BatchDir.load(bdir)
     with open_ledger(b.ledger) as ledger:
         batch = ledger.batch(b.batch_id)
+        assert batch is not None  # created above by this demo
         n = write_export(ledger, batch, load_transport_key(key_file), out)
     rows = list(read_export(out, load_transport_key(key_file)).decrypt(load_transport_key(key_file)))
     say(f"== simtool batch export {bdir} --out {out}: {n} cards; `simtool batch decrypt {out} --transport-key "

@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simtool.cli.cmd_profile import DEFAULT_PINS, add_adm_args, add_identity_args
 from simtool.cli.common import (
@@ -23,8 +25,12 @@ from simtool.cli.common import (
 )
 from simtool.errors import EXIT_OK, InputError
 
+if TYPE_CHECKING:
+    from simtool.crypto import aka
+    from simtool.profile import Identity
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f = sub.add_parser("flash", help="personalize one card with a profile and an identity")
     f.add_argument("--profile", required=True, metavar="PROFILE")
     add_reader_args(f)
@@ -95,7 +101,8 @@ def _adm_from_args(args: argparse.Namespace) -> bytes | None:
     return None
 
 
-def _identity(args: argparse.Namespace, reader_iccid=None):
+def _identity(args: argparse.Namespace,
+              reader_iccid: Callable[[], str | None] | None = None) -> tuple[Identity, str]:
     """(identity, where it came from): from the flags, or from a card-data CSV row ("FILE:LINE")."""
     from simtool.cli.cmd_profile import identity_from_args
     from simtool.personalize import carddata
@@ -121,6 +128,7 @@ def _identity(args: argparse.Namespace, reader_iccid=None):
     if args.row is not None:
         lineno, row = carddata.row_by_number(args.card_data, args.row)
     else:
+        assert reader_iccid is not None  # the caller passes it whenever --match-iccid is given
         iccid = reader_iccid()
         if not iccid:
             raise InputError("--match-iccid: the card has no pre-set ICCID")
@@ -230,6 +238,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
         ki, opc = secret(args, "--ki"), secret(args, "--opc")
         if not ki or not (opc or args.algorithm == "xor"):
             raise InputError("--ki and --opc are needed (or --rand/--autn for raw mode)")
+        alg: aka.Algorithm
         try:
             if args.algorithm == "tuak":
                 alg = aka.Tuak(bytes.fromhex(ki), bytes.fromhex(opc or ""), res_len=args.tuak_res_bits // 8,

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _add_verbose_everywhere(sub: argparse._SubParsersAction) -> None:
+def _add_verbose_everywhere(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`-v` works after the command too (`simtool flash ... -v`), adding to any `-v` given before it."""
     for parser in sub.choices.values():
         nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

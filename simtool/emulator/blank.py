@@ -51,8 +51,8 @@ def new_blank_card(
         raise InputError(f"ADM1 key must be {ADM_LENGTH} bytes")
     try:
         protocol = normalize_protocol(protocol)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    except ValueError as err:
+        raise InputError(str(err)) from None
     if protocol not in model.protocols:
         raise InputError(f"card model {model.name} speaks {' or '.join(model.protocols)} only, not {protocol}")
     fs = model.fs

@@ -25,9 +25,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from simtool.testing.postgres import PostgresCluster
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -127,6 +130,7 @@ def personalized_card(request: pytest.FixtureRequest) -> Iterator[PersonalizedCa
     from simtool.profile import Identity, load_profile
     from simtool.transport import open_reader
     from simtool.transport.base import Counter
+    from simtool.transport.emulated import EmulatedTransport
 
     param = getattr(request, "param", None)
     options: dict[str, Any] = dict(param) if isinstance(param, dict) else {}
@@ -142,6 +146,7 @@ def personalized_card(request: pytest.FixtureRequest) -> Iterator[PersonalizedCa
         result = flash(reader, profile, identity)
         reader.reset()  # as shipped: nothing verified
         reader.total, reader.phases, reader.phase = Counter(), {}, "other"
+        assert isinstance(reader.transport, EmulatedTransport)  # an emu: URI gives one
         yield PersonalizedCard(reader, profile, identity, result, reader.transport.card)
     finally:
         reader.close()
@@ -214,6 +219,6 @@ def simtool_postgres() -> Iterator[Any]:
 
 
 @pytest.fixture
-def postgres_url(simtool_postgres: Any) -> str:
+def postgres_url(simtool_postgres: PostgresCluster) -> str:
     """The URL (password included) of a new empty database on the session's cluster."""
     return simtool_postgres.create_database()
