@@ -132,3 +132,16 @@ def _u(data: bytes) -> int:
 
 def bytes_of(n: int) -> Any:
     return Check(Bytes(n), lambda v: isinstance(v, bytes | bytearray) and len(v) == n, f"must be {n} bytes")
+
+
+class LittleInt(Adapter):  # type: ignore[misc]
+    """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
+
+    def __init__(self) -> None:
+        super().__init__(GreedyBytes)
+
+    def _decode(self, obj: bytes, context: Any, path: str) -> int:
+        return int.from_bytes(obj, "little")
+
+    def _encode(self, obj: int, context: Any, path: str) -> bytes:
+        return obj.to_bytes(max(1, (obj.bit_length() + 7) // 8), "little")

@@ -40,7 +40,7 @@ from construct import (
 )
 
 from simtool.encoding import tlv as T
-from simtool.encoding.blocks import BitRecord, Fn, Map, Nothing, Record, Tail, _u, keys_problems
+from simtool.encoding.blocks import BitRecord, Fn, LittleInt, Map, Nothing, Record, Tail, _u, keys_problems
 from simtool.encoding.blocks import bytes_of as _bytes_of
 from simtool.encoding.codec import Codec, Vector
 from simtool.encoding.services import EST_BY_NAME, EST_SERVICES, UST_BY_NAME, UST_SERVICES
@@ -358,19 +358,6 @@ ACC = Codec(
     ClassList(Int16ub),
     vectors=(Vector("0200", [9], "specfacts §3.3 (IMSI …9)"), Vector("0001", [0]), Vector("0080", [7])),
 )
-
-
-class LittleInt(Adapter):  # type: ignore[misc]
-    """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
-
-    def __init__(self) -> None:
-        super().__init__(GreedyBytes)
-
-    def _decode(self, obj: bytes, context: Any, path: str) -> int:
-        return int.from_bytes(obj, "little")
-
-    def _encode(self, obj: int, context: Any, path: str) -> bytes:
-        return obj.to_bytes(max(1, (obj.bit_length() + 7) // 8), "little")
 
 
 def _service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> NamedBits:
@@ -1318,6 +1305,9 @@ SJA2_USIM_SQN = Codec(
 )
 
 def all_codecs() -> list[Codec]:
-    from simtool.encoding import efs_usim_extra  # the files the conformance table added, declared apart
+    from simtool.encoding import (
+        efs_gsm,  # DF.GSM's own files (TS 51.011 §10.3)
+        efs_usim_extra,  # the files the conformance table added, declared apart
+    )
 
-    return [v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()
+    return [v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs() + efs_gsm.all_codecs()

@@ -437,6 +437,12 @@ SYSMOISIM_SJA2 = CardModel(
         f"{_T}/EF.MSISDN": (34, 6),  # as in ADF.USIM
         f"{_T}/EF.SMSP": (52, 2),  # SJA2
         f"{_G}/EF.LP": 5,  # SJA2
+        # DF.GSM's copies of the USIM lists: the same sizes, so one rendered list fits both.
+        f"{_G}/EF.PLMNwAcT": 60,
+        f"{_G}/EF.OPLMNwAcT": 60,
+        f"{_G}/EF.HPLMNwAcT": 60,
+        f"{_G}/EF.FPLMN": 12,
+        f"{_G}/EF.PLMNsel": 36,  # as many PLMNs as EF.OPLMNwAcT (12)
         "MF/EF.DIR": (43, 8),  # SJA2
     },
 )
