@@ -67,7 +67,8 @@ class SecretLayout:
     def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
                      pin2_enabled: bool = True) -> dict[str, Any]:
         """{path: decoded value} of what the vendor sets on a blank card: PIN files with default values
-        and full counters (ADM1 where the family keeps it in a file), SQN settings. Key files stay erased."""
+        and full counters (ADM1 where the family keeps it in a file), SQN settings. K and OPc stay erased
+        (a family may configure the algorithm in the key files, as the SJA2 is shipped)."""
         raise NotImplementedError
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
@@ -194,6 +195,10 @@ SJA2_USIM_SQN = EF("EF.USIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
                    description="SQN check settings and 32 freshness slots (proprietary)")
 
 
+SJA2_SHIPPED_KEY = {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False}
+_ERASED16 = b"\xff" * 16
+
+
 class Sja2Secrets(SecretLayout):
     """sysmoISIM-SJA2: DF.SYSTEM PIN files (state, counters, value, PUK), AF20 + 6F20 key files, AF30 SQN.
 
@@ -258,12 +263,16 @@ class Sja2Secrets(SecretLayout):
         out[self.ADM1] = {"state": dict(self.ADM_STATE), "attempts_remaining": SJA2_ADM_TRIES,
                           "maximum_attempts": SJA2_ADM_TRIES, "pin": _eight(adm), "puk": None}
         out[self.SQN] = C.SJA2_USIM_SQN.vectors[0].value  # as the card is shipped: IND 5 bits, Δ 2^33
+        # The key files as shipped: Milenage with OPc configured (pySim-prog writes K and OPc at offsets 1
+        # and 17 and leaves this byte as it is); K and OPc themselves erased until personalization.
+        for path in (self.KEY, self.KEY_2G):
+            out[path] = {**SJA2_SHIPPED_KEY, "k": _ERASED16, "opc": _ERASED16}
         return out
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
         path, codec = (self.KEY_2G, C.SJA2_SIM_AUTH_KEY) if context == "gsm" else (self.KEY, C.SJA2_USIM_AUTH_KEY)
         key = codec.decode(bytes(files[path]))
-        if key is None:
+        if key is None or key["k"] == b"\xff" * len(key["k"]):  # erased, or configured with no key yet
             return None
         out: dict[str, Any] = {"algorithm": key["algorithm"], "k": key["k"], "sres_function": key["sres_function"]}
         if "opc" in key:
