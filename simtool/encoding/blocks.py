@@ -1,19 +1,21 @@
-"""The building blocks the EF declarations share (`efs.py`, `efs_usim_extra.py`): construct classes for
-records whose RFU fields may be left out, TLV-shaped files as one function per direction, RFU tails,
-optional parts, friendlier views over declared layouts. Kept apart so every EF module can import them."""
+"""The building blocks the EF declarations share (`efs.py`, `efs_usim_extra.py`, `efs_isim.py`): construct
+classes for records whose RFU fields may be left out, TLV-shaped files as one function per direction, RFU
+tails, optional parts, friendlier views over declared layouts, service tables (UST, EST, IST). Kept apart
+so every EF module can import them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from construct import Adapter, Bitwise, Bytes, Construct, Default, GreedyBytes, Struct
 from construct.core import stream_read_entire, stream_write
 
-from simtool.encoding.types import Check, CodecError, DecodeError, EncodeError
+from simtool.encoding.types import Check, CodecError, DecodeError, EncodeError, NamedBits
 
 
-class Record(Struct):  # type: ignore[misc]
+class Record(Struct):
     """A Struct whose `Default` fields (RFU bits, unused record numbers) may be left out of a value and
     are left out of a decoded one while they hold their default: values show what a file says."""
 
@@ -30,7 +32,7 @@ def BitRecord(*subcons: Any) -> Any:  # noqa: N802 (a construct macro, named lik
     return Bitwise(Record(*subcons))
 
 
-class Fn(Adapter):  # type: ignore[misc]
+class Fn(Adapter):
     """Hand code for a TLV-shaped file: one function per direction. Decoding is checked to encode back to
     the same bytes (padded with FF), so a TLV form the pair does not keep is a `DecodeError`, not a loss."""
 
@@ -67,7 +69,7 @@ class Fn(Adapter):  # type: ignore[misc]
                 + [f"{k}: missing" for k in self.required if k not in obj])
 
 
-class Tail(Construct):  # type: ignore[misc]
+class Tail(Construct):
     """RFU bytes at the end of a file: kept as read, trailing FF (the file's padding) left to the codec."""
 
     def __init__(self) -> None:
@@ -83,7 +85,7 @@ class Tail(Construct):  # type: ignore[misc]
         return data
 
 
-class Nothing(Construct):  # type: ignore[misc]
+class Nothing(Construct):
     """An optional part a smaller file does not have (EF.AD of 3 bytes): parses as None, builds only None/{}."""
 
     def __init__(self, message: str):
@@ -100,7 +102,7 @@ class Nothing(Construct):  # type: ignore[misc]
         return None
 
 
-class Map(Adapter):  # type: ignore[misc]
+class Map(Adapter):
     """A declared layout shown as a friendlier value: `to_value(parsed)` and `to_raw(value)`, pure functions."""
 
     def __init__(self, subcon: Construct, to_value: Callable[[Any], Any], to_raw: Callable[[Any], Any],
@@ -134,7 +136,7 @@ def bytes_of(n: int) -> Any:
     return Check(Bytes(n), lambda v: isinstance(v, bytes | bytearray) and len(v) == n, f"must be {n} bytes")
 
 
-class LittleInt(Adapter):  # type: ignore[misc]
+class LittleInt(Adapter):
     """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
 
     def __init__(self) -> None:
@@ -145,3 +147,12 @@ class LittleInt(Adapter):  # type: ignore[misc]
 
     def _encode(self, obj: int, context: Any, path: str) -> bytes:
         return obj.to_bytes(max(1, (obj.bit_length() + 7) // 8), "little")
+
+
+def service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> NamedBits:
+    def parse_other(name: str) -> int | None:
+        m = re.fullmatch(r"service_([1-9][0-9]*)", name)
+        return int(m.group(1)) - 1 if m else (by_name[name] - 1 if name in by_name else None)
+
+    return NamedBits(LittleInt(), {n - 1: name for n, name in table.items()}, lambda n: f"service_{n + 1}",
+                     parse_other, f"{label} service")

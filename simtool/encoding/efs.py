@@ -40,8 +40,9 @@ from construct import (
 )
 
 from simtool.encoding import tlv as T
-from simtool.encoding.blocks import BitRecord, Fn, LittleInt, Map, Nothing, Record, Tail, _u, keys_problems
+from simtool.encoding.blocks import BitRecord, Fn, Map, Nothing, Record, Tail, _u, keys_problems
 from simtool.encoding.blocks import bytes_of as _bytes_of
+from simtool.encoding.blocks import service_table as _service_table
 from simtool.encoding.codec import Codec, Vector
 from simtool.encoding.services import EST_BY_NAME, EST_SERVICES, UST_BY_NAME, UST_SERVICES
 from simtool.encoding.types import (
@@ -121,11 +122,14 @@ DIR_RECORD = Codec(
         ),
         Vector("61184F10A0000000871002FFFFFFFF8907090000 50045553494D FFFF",
                {"aid": bytes.fromhex("a0000000871002ffffffff8907090000"), "label": "USIM"}, "our emulator's record"),
+        Vector("61194F10A0000000871004FFFFFFFF8907090000 50054953696D31 FFFF",
+               {"aid": bytes.fromhex("a0000000871004ffffffff8907090000"), "label": "ISim1"},
+               "a sysmoISIM-SJA2's ISIM record (pySim card-sanitizer backup)"),
     ),
 )
 
 
-class LanguageCode(Adapter):  # type: ignore[misc]
+class LanguageCode(Adapter):
     """An ISO 639 code of 2 letters in the GSM 7-bit alphabet (EF.LI / EF.PL, TS 102 221 §13.5)."""
 
     def _decode(self, obj: bytes, context: Any, path: str) -> str:
@@ -337,7 +341,7 @@ SPN = Codec(
 )
 
 
-class ClassList(Adapter):  # type: ignore[misc]
+class ClassList(Adapter):
     """EF.ACC: access classes 0..15 as the numbers of the set bits (TS 31.102 §4.2.15)."""
 
     def _decode(self, obj: int, context: Any, path: str) -> list[int]:
@@ -358,15 +362,6 @@ ACC = Codec(
     ClassList(Int16ub),
     vectors=(Vector("0200", [9], "specfacts §3.3 (IMSI …9)"), Vector("0001", [0]), Vector("0080", [7])),
 )
-
-
-def _service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> NamedBits:
-    def parse_other(name: str) -> int | None:
-        m = re.fullmatch(r"service_([1-9][0-9]*)", name)
-        return int(m.group(1)) - 1 if m else (by_name[name] - 1 if name in by_name else None)
-
-    return NamedBits(LittleInt(), {n - 1: name for n, name in table.items()}, lambda n: f"service_{n + 1}",
-                     parse_other, f"{label} service")
 
 
 UST = Codec(
@@ -412,7 +407,7 @@ def apn_decode(data: bytes) -> str:
     return ".".join(labels)
 
 
-class ApnName(Adapter):  # type: ignore[misc]
+class ApnName(Adapter):
     def _decode(self, obj: bytes, context: Any, path: str) -> str:
         return apn_decode(bytes(obj))
 
@@ -540,7 +535,7 @@ EHPLMN = _plmn_list("EF.EHPLMN", (Vector("130014 330420", [{"mcc": "310", "mnc":
                                                             {"mcc": "334", "mnc": "020"}], "specfacts §3.3"),))
 
 
-class SearchPeriod(Adapter):  # type: ignore[misc]
+class SearchPeriod(Adapter):
     """EF.HPPLMN (TS 31.102 §4.2.6): the byte × 6 minutes."""
 
     def _decode(self, obj: int, context: Any, path: str) -> int:
@@ -843,7 +838,7 @@ CB_LANGUAGES = {"de": 0x00, "en": 0x01, "it": 0x02, "fr": 0x03, "es": 0x04, "nl"
 CB_BY_CODE = {v: k for k, v in CB_LANGUAGES.items()}
 
 
-class CbLanguage(Adapter):  # type: ignore[misc]
+class CbLanguage(Adapter):
     def _decode(self, obj: int, context: Any, path: str) -> str:
         return CB_BY_CODE.get(obj, f"cb_{obj:02x}")
 
@@ -1086,7 +1081,7 @@ def pin_decode(data: bytes) -> str:
     return data.split(b"\xff", 1)[0].decode("ascii", errors="replace")
 
 
-class SecretValue(Adapter):  # type: ignore[misc]
+class SecretValue(Adapter):
     """An 8-byte PIN/PUK/ADM value as the card compares it (bytes); a digit string encodes as TS 102 221
     §9.5.1 has it (ASCII, FF padded)."""
 
@@ -1307,7 +1302,9 @@ SJA2_USIM_SQN = Codec(
 def all_codecs() -> list[Codec]:
     from simtool.encoding import (
         efs_gsm,  # DF.GSM's own files (TS 51.011 §10.3)
+        efs_isim,  # ADF.ISIM (TS 31.103)
         efs_usim_extra,  # the files the conformance table added, declared apart
     )
 
-    return [v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs() + efs_gsm.all_codecs()
+    return ([v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()
+            + efs_isim.all_codecs() + efs_gsm.all_codecs())

@@ -50,6 +50,9 @@ class SecretLayout:
     key_paths: tuple[str, ...] = ()  # files holding K/OPc: never readable, written under ADM1
     pin_paths: tuple[str, ...] = ()  # files holding PIN/PUK (and, on some families, ADM) values
     sqn_path: str | None = None  # a file mirroring the card's SQN memory, where the family has one
+    # The ISIM's own key file, where the family keeps one apart from the USIM's (None: the ISIM runs IMS
+    # AKA with the USIM's key). Not among `paths()`: a card made before the model had an ISIM lacks it.
+    isim_key_path: str | None = None
     kept: tuple[str, ...] = PIN_NAMES  # the secrets the PIN files hold ("adm1" too on some families)
     counters_in_files = False  # whether retry counters live in the PIN files
 
@@ -72,9 +75,9 @@ class SecretLayout:
         raise NotImplementedError
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
-        """The key for AUTHENTICATE in `context` ("3g" or "gsm"): {"algorithm", "k", and "opc" or "op"}
-        as bytes, plus "tuak" (sizes in bytes, iterations) for TUAK. None while the key file is erased.
-        Raises ValueError for a key file that does not decode."""
+        """The key for AUTHENTICATE in `context` ("3g" or "gsm" for the USIM, "ims" for the ISIM's IMS AKA):
+        {"algorithm", "k", and "opc" or "op"} as bytes, plus "tuak" (sizes in bytes, iterations) for TUAK.
+        None while the key file is erased (or absent). Raises ValueError for a key file that does not decode."""
         raise NotImplementedError
 
     def read_pins(self, files: Files) -> dict[str, PinValue]:
@@ -102,7 +105,8 @@ class SecretLayout:
 class EmuSecrets(SecretLayout):
     """Our emulated card: one key file (algorithm, K, OPc) and one PIN file (four values and flags).
     Counters and the ADM1 key live in the card's private memory, not in files. Both files are read and
-    written through their codecs (`C.AUTH_KEY`, `C.PINS`): the layout is declared there, once."""
+    written through their codecs (`C.AUTH_KEY`, `C.PINS`): the layout is declared there, once. The ISIM
+    runs IMS AKA with the same K/OPc and the same SQN memory (one subscription, one HSS sequence)."""
 
     KEY = "MF/EF.AUTH_KEY"
     PINS = "MF/EF.PINS"
@@ -193,6 +197,12 @@ SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER,
                         description="K/OPc and algorithm of the USIM (proprietary); 67 bytes hold the TUAK layout")
 SJA2_USIM_SQN = EF("EF.USIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
                    description="SQN check settings and 32 freshness slots (proprietary)")
+# ADF.ISIM keeps its own copies (the card-sanitizer backup: AF20 of 33 bytes, AF30 of 206; pySim-prog writes
+# Ki/OPc into this AF20 as well): the USIM's layouts, the key file too small for TUAK.
+SJA2_ISIM_AUTH_KEY = EF("EF.ISIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=33, secret=True,
+                        description="K/OPc and algorithm of the ISIM (proprietary; Milenage/XOR layout only)")
+SJA2_ISIM_SQN = EF("EF.ISIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
+                   description="the ISIM's SQN check settings and slots (proprietary; not emulated)")
 
 
 SJA2_SHIPPED_KEY = {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False}
@@ -204,7 +214,9 @@ class Sja2Secrets(SecretLayout):
 
     Not emulated (the emulator reads the flags but does not act on them): "only 4-byte RES" and SRES
     function 2, AF30's skip-next-check and SQN-check flags, the change/unblock/disable-able PIN states;
-    nor the other DF.SYSTEM files (ADM2..ADM4, MILENAGE_CFG constants, OTA keys and counters).
+    nor the other DF.SYSTEM files (ADM2..ADM4, MILENAGE_CFG constants, OTA keys and counters). The ISIM
+    authenticates with its own key file (ADF.ISIM AF20) but the card's one SQN memory (ADF.USIM AF30):
+    ADF.ISIM's AF30 is written as shipped and not kept in step.
     """
 
     CHV1 = "MF/DF.SYSTEM/EF.CHV1"
@@ -213,6 +225,8 @@ class Sja2Secrets(SecretLayout):
     KEY_2G = "MF/DF.SYSTEM/EF.SIM_AUTH_KEY"
     KEY = "MF/ADF.USIM/EF.USIM_AUTH_KEY"
     SQN = "MF/ADF.USIM/EF.USIM_SQN"
+    ISIM_KEY = "MF/ADF.ISIM/EF.ISIM_AUTH_KEY"
+    ISIM_SQN = "MF/ADF.ISIM/EF.ISIM_SQN"
     # name -> (PIN file, which of its secrets: the PIN part or the PUK part); the layout is C.SJA2_PIN's.
     WHERE = {"pin1": (CHV1, "pin"), "puk1": (CHV1, "puk"), "pin2": (CHV2, "pin"), "puk2": (CHV2, "puk"),
              "adm1": (ADM1, "pin")}
@@ -224,6 +238,7 @@ class Sja2Secrets(SecretLayout):
     key_paths = (KEY, KEY_2G)
     pin_paths = (CHV1, CHV2, ADM1)
     sqn_path = SQN
+    isim_key_path = ISIM_KEY
     kept = (*PIN_NAMES, "adm1")
     counters_in_files = True
 
@@ -250,8 +265,9 @@ class Sja2Secrets(SecretLayout):
                        iterations=t["iterations"])
         else:
             key["only_4byte_res"] = False
-            # The 2G key file has the non-TUAK layout only; for TUAK cards it stays as it is.
+            # The 2G and the ISIM key files have the non-TUAK layout only; for TUAK cards they stay as they are.
             out[self.KEY_2G] = dict(key)
+            out[self.ISIM_KEY] = dict(key)
         out[self.KEY] = key
         if pins is not None:
             out.update(self._pin_files(pins, pin1_enabled, pin2_enabled))
@@ -267,10 +283,14 @@ class Sja2Secrets(SecretLayout):
         # and 17 and leaves this byte as it is); K and OPc themselves erased until personalization.
         for path in (self.KEY, self.KEY_2G):
             out[path] = {**SJA2_SHIPPED_KEY, "k": _ERASED16, "opc": _ERASED16}
+        out[self.ISIM_SQN] = C.SJA2_USIM_SQN.vectors[0].value
         return out
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
-        path, codec = (self.KEY_2G, C.SJA2_SIM_AUTH_KEY) if context == "gsm" else (self.KEY, C.SJA2_USIM_AUTH_KEY)
+        path, codec = {"gsm": (self.KEY_2G, C.SJA2_SIM_AUTH_KEY),
+                       "ims": (self.ISIM_KEY, C.SJA2_USIM_AUTH_KEY)}.get(context, (self.KEY, C.SJA2_USIM_AUTH_KEY))
+        if path not in files:
+            return None  # a card made before the model had an ISIM
         key = codec.decode(bytes(files[path]))
         if key is None or key["k"] == b"\xff" * len(key["k"]):  # erased, or configured with no key yet
             return None
@@ -378,6 +398,15 @@ class CardModel:
             children.append(child)
         return replace(df, children=tuple(children))
 
+    def dir_records(self) -> list[bytes]:
+        """EF.DIR as the card is made: one application template per ADF of the tree, labelled by its name."""
+        return [C.DIR_RECORD.encode({"aid": e.df.aid, "label": e.df.name.removeprefix("ADF.")})
+                for e in self.fs.dfs() if e.df.aid is not None]
+
+    def arr_records(self) -> list[bytes]:
+        """EF.ARR as the card is made: record n holds rule n of the tree's access sets (`arr_rules`)."""
+        return [C.ARR_RECORD.encode(rule) for rule in self.fs.arr_rules()]
+
     @property
     def atrs(self) -> tuple[bytes, ...]:
         return tuple(a for a in (self.atr_t0, self.atr_t1, *self.other_atrs) if a)
@@ -409,7 +438,7 @@ SIMTOOL_EMU = CardModel(
     extra_files={"MF": (tree.AUTH_KEY, tree.PINS)},
 )
 
-_U, _G, _T = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM"
+_U, _G, _T, _I = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM", "MF/ADF.ISIM"
 SYSMOISIM_SJA2 = CardModel(
     name="sysmoISIM-SJA2",
     description="sysmocom sysmoISIM-SJA2 programmable UICC/USIM/ISIM (T=0)",
@@ -421,15 +450,17 @@ SYSMOISIM_SJA2 = CardModel(
     pin_tries=SJA2_PIN_TRIES,
     puk_tries=SJA2_PUK_TRIES,
     secrets=Sja2Secrets(),
-    extra_files={"MF": (SJA2_SYSTEM,), _U: (SJA2_USIM_AUTH_KEY, SJA2_USIM_SQN)},
+    extra_files={"MF": (SJA2_SYSTEM,), _U: (SJA2_USIM_AUTH_KEY, SJA2_USIM_SQN),
+                 _I: (SJA2_ISIM_AUTH_KEY, SJA2_ISIM_SQN)},
     # Sizes: "SJA2" = seen on a sysmoISIM-SJA2 (ATR ...4c753034054ba9): pySim's card-sanitizer backup of one
     # (osmocom/pysim tests/card_sanitizer/card_backup_3b9f96801f878031e073fe211b674a4c753034054ba9_
     # 8988211000000467343.script, every file with its FCP), and pySim-prog's read-out in pySim's test data.
     # Files not listed keep our tree's size, which matches that card where it holds the file (ICCID 10,
     # PL/LI 10, IMSI 9, KEYS 33, HPPLMN 1, SPN 17, PSLOCI 14, ACC 2, LOCI 11, ECC 16x5, EPSLOCI 18,
-    # SMSS 2, START-HFN 6, THRESHOLD 3, EPSNSC 54x1, DF.GSM-ACCESS Kc/KcGPRS 9, DF.GSM AD 4, DF.GSM ECC 15).
-    # EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR holds our one
-    # application record, and DF.PLAN is our applet's DF, not the vendor's.
+    # SMSS 2, START-HFN 6, THRESHOLD 3, EPSNSC 54x1, DF.GSM-ACCESS Kc/KcGPRS 9, DF.GSM AD 4, DF.GSM ECC 15,
+    # and all of ADF.ISIM: IMPI 128, DOMAIN 50, IMPU 128x8, AD 3, IST 3, P-CSCF 128x8).
+    # EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR holds our application
+    # records (USIM, ISIM), and DF.PLAN is our applet's DF, not the vendor's.
     sizes={
         f"{_U}/EF.PLMNwAcT": 60,  # SJA2: 12 entries
         f"{_U}/EF.OPLMNwACT": 60,  # SJA2: 12 entries
@@ -455,6 +486,58 @@ SYSMOISIM_SJA2 = CardModel(
         "MF/EF.DIR": (43, 8),  # SJA2
     },
 )
+
+# --- eSIM profile packages (TCA Interoperable Format) ---------------------------------------------------
+
+
+class PackageSecrets(SecretLayout):
+    """A profile package keeps no key or PIN files: K/OPc go into its AKA element and the PINs and PUKs
+    into its PIN and PUK elements (simtool.esim), so `render` writes no secret file for it."""
+
+    def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
+                     pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
+                     *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return {}
+
+    def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
+                     pin2_enabled: bool = True) -> dict[str, Any]:
+        return {}
+
+    def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
+        return None
+
+    def read_pins(self, files: Files) -> dict[str, PinValue]:
+        return {}
+
+    def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+        return {}
+
+
+# Sizes of the TCA templates (Interoperable Format v3.3.1 annex A: ADF.USIM 2.4, USIM optional 2.5) where
+# the shipped profiles fit in them; a file the profile needs larger (EF.OPLMNwACT: 14 and more partners,
+# the template holds 8) keeps the size of our tree, and so do files without a template (DF.TELECOM,
+# DF.GSM, DF.PLAN). The package states every file's size in its descriptor either way.
+SAIP_PACKAGE = CardModel(
+    name="saip-package",
+    description="an eSIM profile package (TCA eUICC Profile Package: Interoperable Format)",
+    atr_t0=b"",
+    atr_t1=b"",
+    protocols=(),
+    secrets=PackageSecrets(),
+    sizes={
+        f"{_U}/EF.LI": 6,  # 2.5: TR 6
+        f"{_U}/EF.PLMNwAcT": 40,  # 2.5: TR 40
+        f"{_U}/EF.HPLMNwAcT": 5,  # 2.5: TR 5
+        f"{_U}/EF.EHPLMN": 15,  # 2.5: TR 15
+        f"{_U}/EF.MSISDN": (24, 1),  # 2.5: LF 1 x 24
+        f"{_U}/EF.ACL": 101,  # 2.5: TR 101
+        f"{_U}/EF.SMSP": (38, 1),  # 2.4: LF 1 x 38
+        f"{_U}/EF.FPLMN": 12,  # 2.4: TR 12
+        f"{_U}/EF.NETPAR": 128,  # 2.4: TR 128
+        f"{_U}/EF.UST": 17,  # 2.4.2: TR 17 (2.4 has 14; the descriptor says 17)
+    },
+)
+
 
 MODELS: dict[str, CardModel] = {m.name: m for m in (SIMTOOL_EMU, SYSMOISIM_SJA2)}
 DEFAULT_MODEL = SIMTOOL_EMU

@@ -23,7 +23,8 @@ def test_blank_card_has_every_ef_of_the_model_erased() -> None:
                "MF/ADF.USIM/EF.START-HFN": "F00000F00000", "MF/ADF.USIM/EF.THRESHOLD": "FFFFFF",
                "MF/ADF.USIM/DF.GSM-ACCESS/EF.Kc": "FF" * 8 + "07",
                "MF/ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": "FF" * 8 + "07",
-               "MF/DF.GSM/EF.Kc": "FF" * 8 + "07", "MF/DF.GSM/EF.KcGPRS": "FF" * 8 + "07"}  # TS 51.011 §10.3.1
+               "MF/DF.GSM/EF.Kc": "FF" * 8 + "07", "MF/DF.GSM/EF.KcGPRS": "FF" * 8 + "07",  # TS 51.011 §10.3.1
+               "MF/ADF.ISIM/EF.IST": "000000"}  # no ISIM service offered before a profile says so
     for entry in FS.efs():
         body = state.files[entry.path]
         assert len(body) == entry.ef.body_size, entry.path
@@ -56,9 +57,11 @@ def test_blank_card_dir_and_arr() -> None:
     body = bytes(state.files["MF/EF.DIR"])
     records = [body[i : i + ef_dir.record_length] for i in range(0, len(body), ef_dir.record_length)]
     assert C.DIR_RECORD.decode(records[0]) == {"aid": FS["MF/ADF.USIM"].df.aid, "label": "USIM"}
-    assert all(r == b"\xff" * ef_dir.record_length for r in records[1:])
+    assert C.DIR_RECORD.decode(records[1]) == {"aid": bytes.fromhex("A0000000871004FFFFFFFF8907090000"),
+                                               "label": "ISIM"}
+    assert all(r == b"\xff" * ef_dir.record_length for r in records[2:])
     rules = FS.arr_rules()
-    for path in ("MF/EF.ARR", "MF/ADF.USIM/EF.ARR"):
+    for path in ("MF/EF.ARR", "MF/ADF.USIM/EF.ARR", "MF/ADF.ISIM/EF.ARR"):
         ef = FS[path].ef
         body = bytes(state.files[path])
         decoded = [C.ARR_RECORD.decode(body[i : i + ef.record_length])
