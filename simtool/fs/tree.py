@@ -8,6 +8,7 @@ with ADM1 added to every read set so the flasher can read back under ADM (DESIGN
 from __future__ import annotations
 
 from simtool.encoding import efs as C
+from simtool.encoding import efs_gsm as G
 from simtool.encoding import efs_isim as I
 from simtool.encoding import efs_usim_extra as X
 from simtool.encoding.codec import Codec
@@ -96,6 +97,29 @@ USIM = DF(
     ),
 )
 
+# DF.GSM as the classic SIM tools read and write it (TS 51.011 §10.3; pySim-read, pySim-prog): the GSM
+# service table, the PLMN lists, location and keys. Sizes: the USIM copies' (a model resizes both alike);
+# EF.PLMNsel holds as many PLMNs as EF.OPLMNwAcT, which it is rendered from. Access per TS 51.011 §10.3,
+# with ADM1 added to every read set as elsewhere.
+GSM_CLASSIC: tuple[EF, ...] = (
+    EF("EF.Kc", 0x6F20, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, initial=X.KC.vectors[0].data,
+       description="GSM ciphering key Kc and its sequence number"),
+    EF("EF.PLMNsel", 0x6F30, G.PLMNSEL, PIN_OR_ADM, PIN_OR_ADM, size=120, description="PLMN selector"),
+    EF("EF.HPPLMN", 0x6F31, C.HPPLMN, PIN_OR_ADM, ADM, size=1, description="higher priority PLMN search period"),
+    EF("EF.SST", 0x6F38, G.SST, PIN_OR_ADM, ADM, size=15, description="SIM service table"),
+    EF("EF.KcGPRS", 0x6F52, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, initial=X.KC.vectors[0].data,
+       description="GPRS ciphering key and its sequence number"),
+    EF("EF.LOCIGPRS", 0x6F53, C.PSLOCI, PIN_OR_ADM, PIN_OR_ADM, size=14, description="GPRS location information"),
+    EF("EF.PLMNwAcT", 0x6F60, C.PLMNWACT, PIN_OR_ADM, PIN_OR_ADM, size=50,
+       description="user controlled PLMN selector with access technology"),
+    EF("EF.OPLMNwAcT", 0x6F61, C.OPLMNWACT, PIN_OR_ADM, ADM, size=200,
+       description="operator controlled PLMN selector with access technology"),
+    EF("EF.HPLMNwAcT", 0x6F62, C.HPLMNWACT, PIN_OR_ADM, ADM, size=10),
+    EF("EF.FPLMN", 0x6F7B, C.FPLMN, PIN_OR_ADM, PIN_OR_ADM, size=24, description="forbidden PLMNs"),
+    EF("EF.LOCI", 0x6F7E, C.LOCI, PIN_OR_ADM, PIN_OR_ADM, size=11, description="location information"),
+    EF("EF.Phase", 0x6FAE, G.PHASE, ALW, ADM, size=1, description="phase identification"),
+)
+
 # ADF.ISIM (TS 31.103 §4.2): the IMS identities and the IMS AKA context (AUTHENTICATE P2 = 81). Sizes as
 # on a sysmoISIM-SJA2 (pySim's card-sanitizer backup of one), which our emulated card shares. FID FF01 is
 # that card's too; an ADF is reached by AID (or 7FFF while current), never by its FID.
@@ -131,6 +155,7 @@ GSM = DF(
         EF("EF.ACC", 0x6F78, C.ACC, PIN_OR_ADM, ADM, size=2),
         EF("EF.AD", 0x6FAD, C.AD, ALW, ADM, size=4),
         EF("EF.ECC", 0x6FB7, C.ECC_GSM, ALW, ADM, size=15),
+        *GSM_CLASSIC,
     ),
 )
 

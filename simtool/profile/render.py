@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from simtool.encoding.codec import DecodeError
 from simtool.encoding.efs import CB_LANGUAGES
+from simtool.encoding.services import sst_from_ust
 from simtool.encoding.types import EncodeError
 from simtool.errors import InputError
 from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS, CardModel
@@ -36,6 +37,8 @@ INITIAL = object()
 BLANK_LOCI = {"tmsi": b"\xff" * 4, "plmn": None, "lac": b"\x00\x00", "status": "not_updated"}
 BLANK_PSLOCI = {"ptmsi": b"\xff" * 4, "ptmsi_signature": b"\xff" * 3, "plmn": None, "lac": b"\x00\x00",
                 "rac": 255, "status": "not_updated"}
+# EF.LOCIGPRS (TS 51.011 §10.3.33) is coded as EF.PSLOCI.
+BLANK_LOCIGPRS = BLANK_PSLOCI
 BLANK_EPSLOCI = {"guti": b"\xff" * 12, "tai_plmn": None, "tac": b"\x00\x00", "status": "not_updated"}
 BLANK_KEYS = {"ksi": 7, "ck": b"\xff" * 16, "ik": b"\xff" * 16}
 PLAN_NOT_ACTIVATED = {"state": "inactive", "activated": None, "activation_plmn": None, "expires": None,
@@ -194,6 +197,30 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
     }
 
 
+# --- DF.GSM as the classic SIM tools read it (TS 51.011 §10.3) -----------------------------------------------
+# Rendered from the USIM values after fitting, so the 2G copies say what the USIM says, in the same sizes.
+_GSM_COPIES = ("EF.PLMNwAcT", "EF.HPPLMN", "EF.HPLMNwAcT", "EF.FPLMN")
+
+
+def gsm_copies(values: dict[str, Any]) -> dict[str, Any]:
+    """DF.GSM's files from the (fitted) ADF.USIM values: SST in step with the UST, the PLMN lists, blank
+    location and keys as created."""
+    usim, gsm = "MF/ADF.USIM", "MF/DF.GSM"
+    oplmn = values[f"{usim}/EF.OPLMNwACT"]
+    return {
+        **{f"{gsm}/{name}": values[f"{usim}/{name}"] for name in _GSM_COPIES},
+        f"{gsm}/EF.OPLMNwAcT": oplmn,
+        # A phase 2 handset knows no access technologies: the operator's list without them.
+        f"{gsm}/EF.PLMNsel": [{"mcc": p["mcc"], "mnc": p["mnc"]} for p in oplmn],
+        f"{gsm}/EF.SST": sst_from_ust(values[f"{usim}/EF.UST"]),
+        f"{gsm}/EF.LOCI": BLANK_LOCI,
+        f"{gsm}/EF.LOCIGPRS": BLANK_LOCIGPRS,
+        f"{gsm}/EF.Kc": INITIAL,
+        f"{gsm}/EF.KcGPRS": INITIAL,
+        f"{gsm}/EF.Phase": "phase2_plus",  # phase 2, profile download required: the card speaks SAT
+    }
+
+
 def isim_values(profile: Profile, identity: Identity, model: CardModel) -> dict[str, Any]:
     """ADF.ISIM's files when the profile has an `ims` section (else none: the ISIM keeps what it has).
     Raises ValueError when an identity template needs what this card's identity lacks."""
@@ -239,6 +266,7 @@ def render(profile: Profile, identity: Identity, model: CardModel | str | None =
             values[path], cut = fit_list(name, values[path], getattr(profile.fit, name), caps)
             if cut is not None:
                 image.fitted.append(cut)
+    values.update(gsm_copies(values))
     for key, value in values.items():
         entry = fs[key]
         ef = entry.ef
