@@ -11,7 +11,7 @@ from simtool.crypto.suci_id import HomeNetworkKey, check_routing_indicator, conc
 from simtool.errors import InputError
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("suci", help="SUCI: home network keys, conceal and deconceal an IMSI (TS 33.501 Annex C)")
     s = p.add_subparsers(dest="suci_command", required=True, metavar="SUBCOMMAND")
 

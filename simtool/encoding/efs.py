@@ -1318,8 +1318,8 @@ SJA2_USIM_SQN = Codec(
 )
 
 def all_codecs() -> list[Codec]:
-    from simtool.encoding import efs_usim_extra  # the files the conformance table added, declared apart
-    from simtool.encoding import efs_5gs  # DF.5GS (TS 31.102 §4.4.11)
+    # the files the conformance table added, and DF.5GS (TS 31.102 §4.4.11), each declared apart
+    from simtool.encoding import efs_5gs, efs_usim_extra
 
     return ([v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()
             + efs_5gs.all_codecs())

@@ -143,9 +143,12 @@ def _suci_decode(data: bytes) -> dict[str, Any]:
                                        for i in range(0, len(pairs), 2)]}
     if len(items) == 2:
         keys = T.parse_tlv(items[1][1], stop_at_padding=False)
-        if len(keys) % 2 or any((a[0], b[0]) != (0x80, 0x81) or len(a[1]) != 1 for a, b in zip(keys[::2], keys[1::2])):
+        if len(keys) % 2:
+            raise DecodeError("the key list holds pairs of key id (80) and public key (81)")
+        pairs_of = list(zip(keys[::2], keys[1::2], strict=True))
+        if any((a[0], b[0]) != (0x80, 0x81) or len(a[1]) != 1 for a, b in pairs_of):
             raise DecodeError("the key list holds pairs of key id (80, 1 byte) and public key (81)")
-        out["keys"] = [{"id": a[1][0], "public_key": b[1]} for a, b in zip(keys[::2], keys[1::2])]
+        out["keys"] = [{"id": a[1][0], "public_key": b[1]} for a, b in pairs_of]
     return out
 
 

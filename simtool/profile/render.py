@@ -15,8 +15,8 @@ from simtool.encoding.types import EncodeError
 from simtool.errors import InputError
 from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS, CardModel
 from simtool.fs.model import EF
-from simtool.profile.capacity import capacities_for_model
 from simtool.profile import suci as suci_rules
+from simtool.profile.capacity import capacities_for_model
 from simtool.profile.fit import FITTABLE, Fitted, fit_list
 
 if TYPE_CHECKING:

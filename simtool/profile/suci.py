@@ -14,6 +14,7 @@ key never appears here (`schema.PRIVATE_KEY_FIELD`); the handset conceals with t
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pydantic import ValidationError
@@ -66,7 +67,7 @@ def findings(data: dict[str, Any], services: dict[str, int], caps: Capacities) -
             out.append((("suci", "home_network_keys", i, "id"), f"key id {key_id} is listed twice"))
     if isinstance(schemes, list):
         for i, s in enumerate(schemes):
-            if s in _CRYPTO_SCHEME and len(by_scheme.get(s, [])) != 1:
+            if isinstance(s, str) and s in _CRYPTO_SCHEME and len(by_scheme.get(s, [])) != 1:
                 n = len(by_scheme.get(s, []))
                 out.append((("suci", "protection_schemes", i),
                             f"{s} needs exactly one key of scheme {s} in home_network_keys, found {n}"))
@@ -75,10 +76,8 @@ def findings(data: dict[str, Any], services: dict[str, int], caps: Capacities) -
                 out.append((("suci", "home_network_keys", where[0], "scheme"),
                             f"a {s} key, but {s} is not in protection_schemes"))
     if not out:
-        try:
+        with contextlib.suppress(ValidationError):  # the schema reports what does not validate
             out += _size(caps, Suci.model_validate(section))
-        except ValidationError:
-            pass  # the schema reports it
     return out
 
 
