@@ -188,3 +188,31 @@ def test_suci_privacy_without_a_suci_section_is_refused(tmp_path: Path) -> None:
     p = _variant(tmp_path, "")
     _, errors, _ = validate_profile(p)
     assert len(errors) == 1 and "service 'suci_privacy' is set but the profile has no suci section" in errors[0]
+
+
+def test_pysim_reads_the_5gs_files_as_simtool_means_them() -> None:
+    """Replay of pySim's decoders on the bytes simtool writes (tests/data/suci/pysim-decoded-5gs.json)."""
+    rec = json.loads((DATA / "pysim-decoded-5gs.json").read_text())
+    image = render(load_profile(TEST_PROFILE), identity(), "simtool-emu")
+    for name, seen in rec["files"].items():
+        path = f"MF/ADF.USIM/{name}" if name == "EF.UST" else f"{G}/{name}"
+        body = image.files[path]
+        assert (body[0] if isinstance(body, list) else body).hex() == seen["hex"], name
+    files = rec["files"]
+    ours = image.decode(f"{G}/EF.SUCI_Calc_Info")
+    ids = {"null_scheme": 0, "profile_a": 1, "profile_b": 2}
+    assert [(s["identifier"], s["key_index"]) for s in files["EF.SUCI_Calc_Info"]["pysim"]["prot_scheme_id_list"]] == [
+        (ids[s["scheme"]], s["key_index"]) for s in ours["schemes"]]
+    assert [(k["hnet_pubkey_identifier"], k["hnet_pubkey"]) for k in files["EF.SUCI_Calc_Info"]["pysim"][
+        "hnet_pubkey_list"]] == [(k["id"], k["public_key"].hex()) for k in ours["keys"]]
+    assert files["EF.Routing_Indicator"]["pysim"]["routing_indicator"] == "71"
+    assert files["EF.UAC_AIC"]["pysim"]["uac_access_id_config"] == {"multimedia_priority_service": False,
+                                                                   "mission_critical_service": False}
+    assert files["EF.5GS3GPPLOCI"]["pysim"]["5gs_update_status"] == "not_updated"
+    assert files["EF.5GS3GPPNSC"]["pysim"] == {"five_gs_nas_security_context": None}
+    assert set(files["EF.UST"]["pysim_activated"]) == {
+        n for n in range(1, 137) if n in _ust_bits(image.files["MF/ADF.USIM/EF.UST"])}
+    # pySim writes a null-scheme-only file as simtool does (and cannot read it back: see docs/interop.md)
+    shipped = render(load_profile(PROFILES[0]), identity(), "simtool-emu").files[f"{G}/EF.SUCI_Calc_Info"]
+    assert shipped.hex().upper().startswith(rec["null_scheme_only"]["pysim_encode_hex"])
+    assert shipped.hex().upper().rstrip("F") == rec["null_scheme_only"]["pysim_encode_hex"].rstrip("F")
