@@ -24,6 +24,9 @@ PARTS = [
     ("batch", "bench_batch"),
     ("postgres", "bench_pg"),
     ("auth", "bench_auth"),
+    ("esim", "bench_esim"),
+    ("hlr_load", "bench_hlr_load"),
+    ("auth_gsup", "bench_auth_gsup"),
 ]
 
 

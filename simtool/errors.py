@@ -38,3 +38,10 @@ class NoCardError(SimtoolError):
 
 class GuardError(SimtoolError):
     exit_code = EXIT_GUARD
+
+
+class ServiceUnreachable(SimtoolError):
+    """A network service (an HLR's VTY or GSUP port) cannot be reached or stopped answering: exit 3, like a
+    missing reader, since nothing was decided about the cards."""
+
+    exit_code = EXIT_NO_CARD

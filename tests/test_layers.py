@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "simtool"
-ORDER = ["errors", "inputs", "encoding", "crypto", "fs", "profile", "commands", "emulator", "transport",
-         "personalize", "batch", "cli", "testing"]
+ORDER = ["errors", "inputs", "encoding", "crypto", "fs", "profile", "commands", "emulator", "transport", "gsup",
+         "personalize", "esim", "batch", "network", "cli", "testing"]
 # Packages on the same level may not import each other.
 SAME_LEVEL = {"encoding": {"crypto"}, "crypto": {"encoding"}}
 

@@ -10,6 +10,7 @@ checked by the ledger (`Ledger.overlaps`), inside the transaction that stores th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from simtool.batch.ledger import Range
 from simtool.profile.luhn import luhn_digit, luhn_ok
@@ -108,7 +109,7 @@ def allocate(*, count: int, imsi_start: str, plmn: tuple[str, str], iccid_start:
     if count < 1:
         problems.append(f"--count: must be at least 1, got {count}")
         count = 1
-    alloc: dict = {"count": count}
+    alloc: dict[str, Any] = {"count": count}
 
     if preprinted is not None:
         if iccid_start is not None:

@@ -12,9 +12,10 @@ import multiprocessing
 import os
 import secrets as _secrets
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from simtool.batch.alloc import Allocation, allocate
 from simtool.batch.batchdir import BatchDir
@@ -22,6 +23,9 @@ from simtool.batch.keys import CARD_RANDOM_BYTES, Sealer, load_transport_key, ne
 from simtool.batch.ledger import BatchRecord, default_url, now_iso, open_ledger, redact_url
 from simtool.batch.vendor import VendorCards, read_vendor_file
 from simtool.errors import InputError
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import AsyncResult
 
 CHUNK = 5000
 POOL_THRESHOLD = 20000  # below this, a pool costs more than it saves
@@ -78,14 +82,18 @@ def _init(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | b
     _G.update(sealer=Sealer(key), alloc=alloc, op=op, adms=adms)
 
 
-def _chunk(bounds: tuple[int, int]) -> list[tuple]:
+_T = TypeVar("_T")
+_Row = tuple[int, str, str, str | None, bytes]  # seq, iccid, imsi, msisdn, sealed secrets
+
+
+def _chunk(bounds: tuple[int, int]) -> list[_Row]:
     """Rows (seq, iccid, imsi, msisdn, sealed secrets) for cards start..end-1."""
     start, end = bounds
     sealer: Sealer = _G["sealer"]
     alloc: Allocation = _G["alloc"]
     op, adms = _G["op"], _G["adms"]
     raw = os.urandom((end - start) * CARD_RANDOM_BYTES)
-    out = []
+    out: list[_Row] = []
     for j, i in enumerate(range(start, end)):
         adm = adms if isinstance(adms, bytes) else adms[i]
         card, nonce = new_card_secrets(adm, op, raw[j * CARD_RANDOM_BYTES : (j + 1) * CARD_RANDOM_BYTES])
@@ -94,7 +102,8 @@ def _chunk(bounds: tuple[int, int]) -> list[tuple]:
     return out
 
 
-def _rows(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | bytes, workers: int):
+def _rows(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | bytes,
+          workers: int) -> Iterator[_Row]:
     bounds = [(s, min(s + CHUNK, alloc.count)) for s in range(0, alloc.count, CHUNK)]
     if workers <= 1 or alloc.count < POOL_THRESHOLD:
         _init(key, alloc, op, adms)
@@ -106,7 +115,7 @@ def _rows(key: bytes, alloc: Allocation, op: bytes | None, adms: list[bytes] | b
         return
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     with ctx.Pool(workers, initializer=_init, initargs=(key, alloc, op, adms)) as pool:
-        pending: deque = deque()
+        pending: deque[AsyncResult[list[_Row]]] = deque()
         todo = iter(bounds)
         for b in todo:  # keep a few chunks in flight: memory stays flat however large the batch
             pending.append(pool.apply_async(_chunk, (b,)))
@@ -145,7 +154,7 @@ def create_batch(req: CreateRequest) -> CreateResult:
     t0 = time.perf_counter()
     problems: list[str] = list(req.problems)
 
-    def collect(fn, *args):
+    def collect(fn: Callable[..., _T], *args: Any) -> _T | None:
         try:
             return fn(*args)
         except InputError as e:
@@ -196,7 +205,9 @@ def create_batch(req: CreateRequest) -> CreateResult:
             raise InputError([f"{_flag(c)}: {c}" for c in clashes])
         sealer = Sealer(key)
         batch_id = f"B{time.strftime('%Y%m%d')}-{_secrets.token_hex(3).upper()}"
+        adms: bytes | list[bytes]
         if vendor is None:
+            assert req.adm is not None  # refused above: without a vendor file the ADM1 key is required
             adm_mode, adms, adm_source = "batch", req.adm, req.adm_source
         else:
             single = vendor.single_adm

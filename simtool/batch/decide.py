@@ -29,6 +29,8 @@ class Outcome(StrEnum):
     REFUSED = "refused"
     UNUSED = "unused"  # no identity for it in this run: a tray keeps the card for a later run
     REJECTED = "rejected"  # a damaged card file, set aside by its tray
+    HELD = "held"  # written, but its last check could not be made (the HLR is away): it stays `writing`, and
+    # its tray keeps it for the next run, which re-flashes and checks it
 
 
 class ReaderState(StrEnum):
@@ -132,8 +134,38 @@ def decide_card(card: CardFacts, row: Row | None, *, batch_id: str, preprinted: 
     return Verdict(action, claim.detail)
 
 
+class AfterError(StrEnum):
+    """What the runner does with a card whose flash raised."""
+
+    FAIL = "fail"  # mark it failed with the reason (it may hold the identity)
+    HOLD = "hold"  # leave it `writing` (recoverable), keep the card, and stop the run
+    REFUSE = "refuse"  # the lease was taken away before the first write: the ledger has recorded it
+    RELEASE = "release"  # nothing was written: the identity goes back to free; the card is refused
+
+
+@dataclass(frozen=True)
+class ErrorVerdict:
+    action: AfterError
+    stop_run: bool = False  # the whole run stops (a service every card needs is away)
+
+
+def decide_error(*, wrote: bool, fenced: bool, service_down: bool) -> ErrorVerdict:
+    """The verdict for a flash that raised. `wrote`: the journal says `writing` (the card may hold the identity);
+    `fenced`: the ledger refused `writing` (another reader holds the lease now); `service_down`: the error is a
+    service that stopped answering (the HLR of `--gsup`), not the card: never the card's failure, and the next
+    cards would meet it too."""
+    if service_down:
+        return ErrorVerdict(AfterError.HOLD if wrote else AfterError.RELEASE, stop_run=True)
+    if wrote:
+        return ErrorVerdict(AfterError.FAIL)
+    if fenced:
+        return ErrorVerdict(AfterError.REFUSE)
+    return ErrorVerdict(AfterError.RELEASE)
+
+
 def _unknown(card: CardFacts) -> Verdict:
     return Verdict(Action.REFUSE, f"unknown card (ATR {card.atr.hex().upper()}): no card model answers to it")
 
 
-__all__ = ["TAKES_IDENTITY", "Action", "CardFacts", "Outcome", "ReaderState", "Row", "Verdict", "decide_card"]
+__all__ = ["TAKES_IDENTITY", "Action", "AfterError", "CardFacts", "ErrorVerdict", "Outcome", "ReaderState", "Row",
+           "Verdict", "decide_card", "decide_error"]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+from simtool.batch.decide import Outcome
 from simtool.errors import InputError, NoCardError
 from simtool.transport.base import Reader
 from simtool.transport.emufeed import OUTCOME_DIRS, EmuFeedTray
@@ -74,7 +75,8 @@ class CardSource(ABC):
 
     @abstractmethod
     def finish(self, slot: CardSlot, outcome: str, stop: threading.Event) -> None:
-        """The run is done with this card ("verified", "skipped", "failed", "refused"; "unused" leaves it)."""
+        """The run is done with this card ("verified", "skipped", "failed", "refused"; "unused" and "held"
+        leave it where it is)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
@@ -206,7 +208,7 @@ class PcscSource(CardSource):
         from simtool.transport.pcsc import wait_for_card
 
         slot.reader.close()
-        if outcome == "unused" or slot.lost:  # a lost card is out already, or comes back to be recovered
+        if outcome in (Outcome.UNUSED, Outcome.HELD) or slot.lost:  # a lost card is out already, or comes back
             return
         if self.eject_socket:  # the feed server swaps the card itself and answers once the next one is in
             from simtool.transport.vpcd import send_control

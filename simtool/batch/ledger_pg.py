@@ -147,7 +147,7 @@ class PgLedger(SqlLedger):
         from psycopg.conninfo import conninfo_to_dict
 
         params = conninfo_to_dict(conninfo)
-        extra = {}
+        extra: dict[str, Any] = {}
         if "connect_timeout" not in params:
             extra["connect_timeout"] = 10
         if "application_name" not in params:
@@ -180,7 +180,7 @@ class PgLedger(SqlLedger):
             raise InputError(f"ledger {self.url}: no database name in the URL (postgresql://HOST/DBNAME)")
         try:
             with self._raw_connect(make_conninfo(self._conninfo, dbname="postgres")) as admin:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
         except pgerr.DuplicateDatabase:
             pass  # another station created it just now
         except psycopg.Error as e:

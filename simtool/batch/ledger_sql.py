@@ -318,7 +318,7 @@ class SqlLedger(Ledger):
         return map(self._row, self._pages(where, [batch_id]))
 
     def counts(self, batch_id: str) -> dict[str, int]:
-        out = dict.fromkeys(STATES, 0)
+        out: dict[str, int] = dict.fromkeys(STATES, 0)
         for state, n in self._q("SELECT state, COUNT(*) FROM identities WHERE batch_id = ? GROUP BY state",
                                 (batch_id,)):
             out[state] = n

@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from simtool.batch import liveness
-from simtool.batch.decide import Action, CardFacts, Outcome, ReaderState, Verdict, decide_card
+from simtool.batch.decide import (
+    Action,
+    AfterError,
+    CardFacts,
+    Outcome,
+    ReaderState,
+    Verdict,
+    decide_card,
+    decide_error,
+)
 from simtool.batch.feed import EV_FILE_REJECTED, CardSlot, CardSource, EmuFeed
 from simtool.batch.keys import CardSecrets, Sealer
 from simtool.batch.ledger import (
@@ -47,11 +56,13 @@ from simtool.batch.ledger import (
     now_iso,
 )
 from simtool.crypto.secrets import SecretError
-from simtool.errors import CardError, GuardError, InputError, NoCardError, SimtoolError
+from simtool.errors import CardError, GuardError, InputError, NoCardError, ServiceUnreachable, SimtoolError
+from simtool.personalize.hlrauth import VectorSource
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[dict[str, Any]], None]
+EV_HELD = "held"  # the ledger event of a card written but not checked (its HLR away): still `writing`
 
 
 # Stations running in this process (tests run several at once): alive whatever their pid says.
@@ -83,6 +94,7 @@ class RunOptions:
     max_failures: int = 3
     lease_ttl: float = 60.0
     min_adm_tries: int = 3
+    hlr: VectorSource | None = None  # `--gsup`: each card's last check is the HLR's vectors, not our Milenage
 
 
 @dataclass
@@ -168,6 +180,7 @@ class Runner:
         self._alive = 0
         self.counts: dict[str, int] = ledger.counts(batch.id)
         self.interrupted = False
+        self.service_down: str | None = None  # why the run stopped for a service (the HLR), exit 3
         for s in self.sources:
             s.bind(self._new_card, self._file_rejected(s))
             if batch.preprinted and isinstance(s, EmuFeed):  # cards already printed, in a tray or its reject bin
@@ -301,7 +314,11 @@ class Runner:
                        interrupted=self.interrupted, waiting=waiting)
         left = counts[FREE] + counts[LEASED] + counts[WRITING]
         stopped = [r for r in self.stats if r.state == ReaderState.STOPPED]
-        if self.interrupted:
+        if self.service_down is not None:
+            s.exit_code = 3
+            s.reason = (f"stopped: {self.service_down}; {len(waiting)} cards wait in writing, recoverable: run "
+                        f"again when it answers")
+        elif self.interrupted:
             s.exit_code, s.reason = 130, f"stopped by Ctrl-C; {left} identities left"
         elif left == 0:
             s.exit_code, s.reason = 0, "every identity is verified, failed or voided"
@@ -359,6 +376,9 @@ class Runner:
                     break
                 outcome = self._one(src, slot, st)
                 self._fresh_done(slot)
+                if outcome == Outcome.HELD:  # the run stops; the tray keeps the card for the next one
+                    src.finish(slot, outcome, self.stop)
+                    break
                 if outcome == Outcome.UNUSED:
                     if src.finite:  # a feed: the card stays in the tray for a later run
                         src.finish(slot, outcome, self.stop)
@@ -516,14 +536,20 @@ class Runner:
             # (that is what `writing` records). Fewer tries left then means a VERIFY cut short by a crash or a
             # pulled card, not a wrong key: the guard needs only one try, since the key is known to be right.
             min_tries = min(self.opt.min_adm_tries, 1) if wrote else self.opt.min_adm_tries
-            result = flash(reader, self.profile, identity, min_adm_tries=min_tries, before_write=before_write)
+            result = flash(reader, self.profile, identity, min_adm_tries=min_tries, before_write=before_write,
+                           check_auth=self._hlr_check())
         except Exception as e:
             reason = _reason(e)
             slot.lost = isinstance(e, NoCardError)
             log.debug("card %s on %s", row.iccid, src.name, exc_info=True)
-            if wrote:
+            after = decide_error(wrote=wrote, fenced=fenced, service_down=isinstance(e, ServiceUnreachable))
+            if after.stop_run:
+                self._stop_for_service(reason)
+            if after.action is AfterError.HOLD:
+                return self._held(src, st, row, reason)
+            if after.action is AfterError.FAIL:
                 return self._failed(src, st, row, reason, t0)
-            if fenced:
+            if after.action is AfterError.REFUSE:
                 self._give_back_slot()
                 return self._refuse(st, src, row.iccid, reason, logged=True)
             self._release(row, src, reason)
@@ -536,8 +562,9 @@ class Runner:
         seconds = time.monotonic() - t0
         apdus = sum(p["apdus"] for p in result.phases.values())
         fitted = "".join(f"; {f['list']} fitted: {f['holds']} of {f['given']}" for f in result.fitted)
+        by = f" by {self.opt.hlr.where}" if self.opt.hlr is not None else ""
         detail = (f"card model {result.model}: {apdus} APDUs in {seconds:.2f} s; read back {len(result.verified)} "
-                  f"files; authenticated{fitted}")
+                  f"files; authenticated{by}{fitted}")
         try:
             self.ledger.mark_verified(row.iccid, self.owner, src.name, detail, token=row.token)
         except LedgerConflict as e:  # voided or taken away while it was flashed: refused (an event), not counted
@@ -546,6 +573,30 @@ class Runner:
         self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=VERIFIED,
                   seconds=round(seconds, 3), apdus=apdus, model=result.model)
         return Outcome.VERIFIED
+
+    def _hlr_check(self) -> Callable[[Any, Any], Any] | None:
+        """`--gsup`: the card's last check asks the HLR (None: our own Milenage, in `flash`)."""
+        hlr = self.opt.hlr
+        if hlr is None:
+            return None
+        from simtool.personalize.hlrauth import authenticate_with_hlr
+
+        return lambda reader, identity: authenticate_with_hlr(reader, hlr, identity.imsi)
+
+    def _stop_for_service(self, reason: str) -> None:
+        with self._lock:
+            if self.service_down is None:
+                self.service_down = reason
+                self.emit("run", state="stopping", detail=f"{reason}: finishing the cards in flight")
+        self.stop.set()
+
+    def _held(self, src: CardSource, st: ReaderStats, row: IdentityRow, reason: str) -> Outcome:
+        """Written, but the last check could not be made: the identity stays `writing` (the card holds it), the
+        tray keeps the card, and the next run re-flashes and checks it."""
+        detail = f"{reason}; the card holds the identity (writing) and is checked again on the next run"
+        self.ledger.add_event(self.batch.id, EV_HELD, detail, iccid=row.iccid, reader=src.name, station=self.owner)
+        self.emit("card", reader=src.name, iccid=row.iccid, imsi=row.imsi, state=Outcome.HELD, detail=detail)
+        return Outcome.HELD
 
     def _failed(self, src: CardSource, st: ReaderStats, row: IdentityRow, reason: str, t0: float,
                 mark: bool = True) -> Outcome:

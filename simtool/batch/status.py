@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from simtool.batch.ledger import FAILED, LEASED, VERIFIED, WRITING, BatchRecord, Ledger
+from simtool.batch.ledger import FAILED, FREE, LEASED, REFUSED, VERIFIED, VOIDED, WRITING, BatchRecord, Ledger
 
 
 def _t(iso: str) -> float:
@@ -23,14 +23,14 @@ def batch_status(ledger: Ledger, batch: BatchRecord) -> dict[str, Any]:
     readers: dict[str, dict[str, Any]] = {}
     voided = []
     for ev in ledger.events(batch.id):
-        if ev.state == "voided":
+        if ev.state == VOIDED:
             voided.append({"iccid": ev.iccid, "time": ev.time, "detail": ev.detail})
-        if not ev.reader or ev.state not in (LEASED, WRITING, VERIFIED, FAILED, "refused"):
+        if not ev.reader or ev.state not in (LEASED, WRITING, VERIFIED, FAILED, REFUSED):
             continue
         r = readers.setdefault(ev.reader, {"reader": ev.reader, "verified": 0, "failed": 0, "refused": 0,
                                            "first": ev.time, "last": ev.time, "busy_s": 0.0})
         r["last"] = ev.time
-        if ev.state in (VERIFIED, FAILED, "refused"):
+        if ev.state in (VERIFIED, FAILED, REFUSED):
             r[ev.state] += 1
     for r in readers.values():
         span = max(_t(r["last"]) - _t(r["first"]), 1e-6)
@@ -42,7 +42,7 @@ def batch_status(ledger: Ledger, batch: BatchRecord) -> dict[str, Any]:
                   "adm": batch.adm_mode, "preprinted_iccids": batch.preprinted,
                   **{k: v for k, v in batch.options.items() if k.endswith(("_first", "_last"))}},
         "counts": counts,
-        "left": counts["free"] + counts[LEASED] + counts[WRITING],
+        "left": counts[FREE] + counts[LEASED] + counts[WRITING],
         "failures": failures,
         "in_flight_or_waiting": in_flight,
         "voided": voided,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from simtool.errors import EXIT_FAILED, EXIT_GUARD, EXIT_OK, CardError, InputErr
 MAX_TEXT_FILE = 1 << 20  # a script or a hex TPDU file: a few KB
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = group(sub, "keys", "key files: transport keys, OTA keys")
     k = keys.add_parser("new-ota", help="make a KIc/KID pair (AES-128) for one card's plan applet (mode 0600)")
     k.add_argument("file", metavar="FILE")
@@ -244,7 +245,7 @@ def cmd_ota_send(args: argparse.Namespace) -> int:
 # --- phone ----------------------------------------------------------------------------------------------
 
 
-def _clock(text: str | None):
+def _clock(text: str | None) -> Callable[[], datetime]:
     if text is None:
         return lambda: datetime.now().astimezone().replace(microsecond=0)
     try:
@@ -345,7 +346,7 @@ def cmd_phone(args: argparse.Namespace) -> int:
 # --- conformance ----------------------------------------------------------------------------------------
 
 
-def _ota_step(reader: Any, keys: Any):
+def _ota_step(reader: Any, keys: Any) -> Callable[[list[str]], bytes]:
     """The `ota` line of a script: build a secured SMS with the card's counter + 1, as ENVELOPE bytes."""
     from simtool.commands import cat, uicc
 

@@ -7,11 +7,13 @@ FILE` or $SIMTOOL_TRANSPORT_KEY) and leave them only sealed, except `batch decry
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simtool.cli.common import (
     add_min_adm_tries,
@@ -27,10 +29,13 @@ from simtool.cli.common import (
 )
 from simtool.errors import EXIT_OK, InputError
 
+if TYPE_CHECKING:
+    from simtool.batch.feed import CardSource
+
 DEMO_PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "kpn-wechat-1gb-15d.yaml"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys = group(sub, "keys", "transport keys for sealing secrets at rest")
     k = keys.add_parser("new", help="create a 32-byte transport key (mode 0600) and print its KCV")
     k.add_argument("file", metavar="FILE")
@@ -74,6 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--ledger", metavar="URL")
     r.add_argument("--json", action="store_true", help="one JSON event per line instead of the live display")
     r.add_argument("--trace", action="store_true", help="print the readers' APDUs (PIN/key data masked) to stderr")
+    r.add_argument("--gsup", metavar="HOST:PORT", help="check each card with the operator's HLR over GSUP (its "
+                   "vectors, after `hlr load DIR`) instead of our own Milenage; an HLR away stops the run (exit 3)")
+    r.add_argument("--gsup-timeout", type=positive_float(), default=5.0, metavar="S",
+                   help="with --gsup: seconds to wait for the HLR (default 5)")
     r.set_defaults(func=cmd_run)
 
     s = b.add_parser("status", help="counts, failures, cards in flight, per-reader figures")
@@ -95,7 +104,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("file", metavar="FILE")
     d.add_argument("--transport-key", metavar="FILE")
     d.add_argument("--out", metavar="FILE", help="write the clear rows to FILE (0600) instead of stdout")
-    d.add_argument("--json", action="store_true")
+    d.add_argument("--force", action="store_true", help="replace an existing --out file")
+    d.add_argument("--format", default=None, metavar="FMT",
+                   help="csv (default), json, pysim (pySim-shell --csv), osmo-hlr (VTY commands), open5gs "
+                        "(mongoimport documents; needs --profile)")
+    d.add_argument("--profile", metavar="PROFILE", help="the batch's profile (checked against profile_sha256): "
+                   "the APN and rates for --format open5gs")
+    d.add_argument("--json", action="store_true", help="the same as --format json")
     d.set_defaults(func=cmd_decrypt)
 
     v = b.add_parser("void", help="take an identity out of the batch for good (lost or destroyed card)")
@@ -140,7 +155,7 @@ def _key(args: argparse.Namespace, bdir: Any, batch: Any) -> bytes:
     return key
 
 
-def _printer(lock: threading.Lock):
+def _printer(lock: threading.Lock) -> Callable[[dict[str, Any]], None]:
     def emit(ev: dict[str, Any]) -> None:
         with lock:
             sys.stdout.write(json.dumps(ev, ensure_ascii=False) + "\n")
@@ -210,10 +225,12 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simtool.batch.feed import all_pcsc_sources, open_source
-    from simtool.batch.runner import Runner, RunOptions
+    from simtool.batch.runner import RunOptions
+    from simtool.gsup import GsupClient, parse_address
 
     if args.max_failures < 1 or (args.max_cards is not None and args.max_cards < 1):
         raise InputError("--max-failures and --max-cards: at least 1")
+    hlr_at = parse_address(args.gsup) if getattr(args, "gsup", None) else None
     bdir, ledger, batch = _open(args)
     with ledger:
         key = _key(args, bdir, batch)
@@ -229,15 +246,24 @@ def cmd_run(args: argparse.Namespace) -> int:
                 s.trace = trace
         opts = RunOptions(max_cards=args.max_cards, max_failures=args.max_failures, lease_ttl=args.lease_ttl,
                           min_adm_tries=args.min_adm_tries)
-        if args.json:
-            runner = Runner(ledger, batch, key, sources, opts, emit=_printer(threading.Lock()))
-            summary = runner.run()
-            _printer(threading.Lock())({"event": "summary", **summary.as_dict()})
-            return summary.exit_code
-        return _run_live(ledger, batch, key, sources, opts)
+        with contextlib.ExitStack() as stack:
+            if hlr_at is not None:  # connected before the first card: an HLR away is exit 3 with nothing done
+                opts.hlr = stack.enter_context(GsupClient(*hlr_at, timeout=args.gsup_timeout))
+            return _run_with(args, ledger, batch, key, sources, opts)
 
 
-def _run_live(ledger: Any, batch: Any, key: bytes, sources: list, opts: Any) -> int:
+def _run_with(args: argparse.Namespace, ledger: Any, batch: Any, key: bytes, sources: list[Any], opts: Any) -> int:
+    from simtool.batch.runner import Runner
+
+    if args.json:
+        runner = Runner(ledger, batch, key, sources, opts, emit=_printer(threading.Lock()))
+        summary = runner.run()
+        _printer(threading.Lock())({"event": "summary", **summary.as_dict()})
+        return summary.exit_code
+    return _run_live(ledger, batch, key, sources, opts)
+
+
+def _run_live(ledger: Any, batch: Any, key: bytes, sources: list[CardSource], opts: Any) -> int:
     from simtool.batch.runner import Runner
     from simtool.cli.live import LiveDisplay
 
@@ -305,33 +331,33 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_decrypt(args: argparse.Namespace) -> int:
-    import csv
-    import io
-
-    from simtool.batch.export import COLUMNS, read_export
     from simtool.batch.keys import load_transport_key
+    from simtool.network.cards import from_export
+    from simtool.network.formats import FORMATS, render
 
+    fmt = args.format or ("json" if args.json else "csv")
+    if fmt not in FORMATS:
+        raise InputError(f"--format {fmt}: not one of {', '.join(FORMATS)}")
+    if args.json and fmt != "json":
+        raise InputError(f"--json is --format json; it cannot go with --format {fmt}")
+    profile = _decrypt_profile(args.profile) if args.profile else None
     key = load_transport_key(args.transport_key)
-    exp = read_export(args.file, key)
-    rows = list(exp.decrypt(key))
-    if args.json:
-        text = json.dumps({"header": exp.header, "rows": rows}, indent=2) + "\n"
-    else:
-        buf = io.StringIO()
-        buf.write("".join(f"# {k}: {v}\n" for k, v in exp.header.items()))
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([r[c] or "" for c in COLUMNS])
-        text = buf.getvalue()
+    cards = from_export(args.file, key)
+    text = render(fmt, cards, profile)
     if args.out:
         from simtool.crypto.secrets import write_secret_file
 
-        write_secret_file(args.out, text.encode("utf-8"))
-        print(f"{len(rows)} rows in the clear written to {args.out} (mode 0600)", file=sys.stderr)
+        write_secret_file(args.out, text.encode("utf-8"), overwrite=args.force)
+        print(f"{len(cards.cards)} rows in the clear written to {args.out} ({fmt}, mode 0600)", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _decrypt_profile(path: str) -> Any:
+    from simtool.profile import load_profile
+
+    return load_profile(path)
 
 
 def cmd_void(args: argparse.Namespace) -> int:
@@ -392,6 +418,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     b = BatchDir.load(bdir)
     with open_ledger(b.ledger) as ledger:
         batch = ledger.batch(b.batch_id)
+        assert batch is not None  # created above by this demo
         n = write_export(ledger, batch, load_transport_key(key_file), out)
     rows = list(read_export(out, load_transport_key(key_file)).decrypt(load_transport_key(key_file)))
     say(f"== simtool batch export {bdir} --out {out}: {n} cards; `simtool batch decrypt {out} --transport-key "

@@ -6,6 +6,8 @@ import argparse
 import dataclasses
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simtool.cli.cmd_profile import DEFAULT_PINS, add_adm_args, add_identity_args
 from simtool.cli.common import (
@@ -18,13 +20,18 @@ from simtool.cli.common import (
     int_range,
     nonneg_int,
     open_reader_from_args,
+    positive_float,
     positive_int,
     secret,
 )
 from simtool.errors import EXIT_OK, InputError
 
+if TYPE_CHECKING:
+    from simtool.crypto import aka
+    from simtool.profile import Identity
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     f = sub.add_parser("flash", help="personalize one card with a profile and an identity")
     f.add_argument("--profile", required=True, metavar="PROFILE")
     add_reader_args(f)
@@ -62,6 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="TUAK RES size (default 64)")
     a.add_argument("--tuak-iterations", type=int_range(1, 255), default=1, metavar="N",
                    help="TUAK Keccak iterations (default 1)")
+    a.add_argument("--gsup", metavar="HOST:PORT", help="the network's check: vectors from this HLR over GSUP "
+                   "(osmo-hlr: port 4222); not with --ki, --opc, --rand or --autn")
+    a.add_argument("--imsi", help="with --gsup: the subscriber (default: the IMSI read from the card)")
+    a.add_argument("--vectors", type=int_range(1, 100), default=1, metavar="N",
+                   help="with --gsup: how many of the HLR's vectors the card must pass (default 1)")
+    a.add_argument("--gsup-timeout", type=positive_float(), default=5.0, metavar="S",
+                   help="with --gsup: seconds to wait for the HLR (default 5)")
     a.set_defaults(func=cmd_auth)
 
     emu = group(sub, "emulator", "emulated cards: create, serve through pcscd")
@@ -95,7 +109,8 @@ def _adm_from_args(args: argparse.Namespace) -> bytes | None:
     return None
 
 
-def _identity(args: argparse.Namespace, reader_iccid=None):
+def _identity(args: argparse.Namespace,
+              reader_iccid: Callable[[], str | None] | None = None) -> tuple[Identity, str]:
     """(identity, where it came from): from the flags, or from a card-data CSV row ("FILE:LINE")."""
     from simtool.cli.cmd_profile import identity_from_args
     from simtool.personalize import carddata
@@ -121,6 +136,7 @@ def _identity(args: argparse.Namespace, reader_iccid=None):
     if args.row is not None:
         lineno, row = carddata.row_by_number(args.card_data, args.row)
     else:
+        assert reader_iccid is not None  # the caller passes it whenever --match-iccid is given
         iccid = reader_iccid()
         if not iccid:
             raise InputError("--match-iccid: the card has no pre-set ICCID")
@@ -211,6 +227,10 @@ def cmd_auth(args: argparse.Namespace) -> int:
     from simtool.crypto import aka
     from simtool.personalize.auth import AuthFailure, authenticate, select_usim
 
+    if args.gsup is not None:
+        return _auth_gsup(args)
+    if args.imsi is not None:
+        raise InputError("--imsi goes with --gsup (the HLR's subscriber)")
     with open_reader_from_args(args) as reader:
         select_usim(reader)
         if args.rand or args.autn:
@@ -230,6 +250,7 @@ def cmd_auth(args: argparse.Namespace) -> int:
         ki, opc = secret(args, "--ki"), secret(args, "--opc")
         if not ki or not (opc or args.algorithm == "xor"):
             raise InputError("--ki and --opc are needed (or --rand/--autn for raw mode)")
+        alg: aka.Algorithm
         try:
             if args.algorithm == "tuak":
                 alg = aka.Tuak(bytes.fromhex(ki), bytes.fromhex(opc or ""), res_len=args.tuak_res_bits // 8,
@@ -255,6 +276,36 @@ def cmd_auth(args: argparse.Namespace) -> int:
         for note in result.notes:
             print(note)
         print(f"authenticated: RES, CK, IK{' and Kc' if result.kc else ''} match (SQN {result.sqn})")
+    return EXIT_OK
+
+
+def _auth_gsup(args: argparse.Namespace) -> int:
+    """`auth --gsup`: the operator's acceptance check; exit 0 accepted, 1 not (with the reason), 3 HLR away."""
+    from simtool.gsup import GsupClient, parse_address
+    from simtool.personalize.auth import select_usim
+    from simtool.personalize.hlrauth import authenticate_with_hlr, read_imsi
+
+    clash = [f for f in ("--ki", "--opc", "--rand", "--autn") if getattr(args, f[2:]) is not None
+             or getattr(args, f[2:] + "_file", None) is not None]
+    if clash:
+        raise InputError(f"--gsup takes the vectors from the HLR: leave out {', '.join(clash)}")
+    host, port = parse_address(args.gsup)
+    imsi = args.imsi
+    if imsi is not None and not (imsi.isdigit() and 6 <= len(imsi) <= 15):
+        raise InputError(f"--imsi {imsi}: 6-15 digits")
+    with open_reader_from_args(args) as reader:
+        if imsi is None:
+            imsi = read_imsi(reader)
+        select_usim(reader)
+        with GsupClient(host, port, timeout=args.gsup_timeout) as hlr:
+            result = authenticate_with_hlr(reader, hlr, imsi, args.vectors)
+    if args.json:
+        emit_json(result.as_dict())
+    else:
+        for note in result.notes:
+            print(note)
+        print(f"accepted by {result.hlr}: IMSI {imsi}, {result.vectors} vector(s), RES = XRES, CK and IK match"
+              + (" (resynchronised)" if result.resynchronised else ""))
     return EXIT_OK
 
 

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from simtool.cli.common import emit_json
-from simtool.fs import access
+from simtool.fs import EF, access
 from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("files", help="the file-system model: path, FID, SFI, structure, size, access")
     p.add_argument("--json", action="store_true")
     p.add_argument("--model", default=DEFAULT_MODEL.name, choices=sorted(MODELS))
     p.set_defaults(func=cmd_files)
 
 
-def rows(model_name: str) -> list[dict]:
+def rows(model_name: str) -> list[dict[str, Any]]:
     fs = MODELS[model_name].fs
     out = []
     for e in fs.walk():
         n = e.node
-        row = {"path": e.path, "fid": f"{n.fid:04X}"}
-        if hasattr(n, "codec"):
+        row: dict[str, Any] = {"path": e.path, "fid": f"{n.fid:04X}"}
+        if isinstance(n, EF):
             row.update({
                 "sfi": None if n.sfi is None else f"{n.sfi:02X}",
                 "structure": n.structure,

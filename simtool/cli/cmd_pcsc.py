@@ -9,14 +9,18 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from simtool.cli.common import add_secret, emit_json, group, int_range, positive_float, secret
 from simtool.errors import EXIT_OK, InputError, SimtoolError
 
+if TYPE_CHECKING:
+    from simtool.transport.vpcd_feed import Feed
+
 VPCD_PORT = 35963
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r = sub.add_parser("readers", help="list the PC/SC readers, their cards, ATRs and card models")
     r.add_argument("--json", action="store_true", help="machine-readable output")
     r.add_argument("--timeout", type=positive_float(3600.0), default=10.0, metavar="S",
@@ -115,7 +119,7 @@ def cmd_readers(args: argparse.Namespace) -> int:
 # --- emulator serve / eject / insert ----------------------------------------------------------------------------
 
 
-def _feed(args: argparse.Namespace):
+def _feed(args: argparse.Namespace) -> Feed:
     from simtool.profile.identity import adm_from_hex
     from simtool.transport.vpcd import TEMPLATE_NAME, Feed
 
@@ -175,7 +179,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_swap(args: argparse.Namespace, answer: dict) -> None:
+def _print_swap(args: argparse.Namespace, answer: dict[str, Any]) -> None:
     answer.pop("ok", None)
     if args.json:
         emit_json(answer)

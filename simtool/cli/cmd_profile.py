@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from simtool.cli.common import add_secret, emit_json, env_name, err, secret
 from simtool.errors import EXIT_OK, EXIT_USAGE
 
+if TYPE_CHECKING:
+    from simtool.profile import Identity
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("profile", help="validate and render operator profiles")
     psub = p.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
 
@@ -57,7 +61,7 @@ _FLAG_SOURCES = {f: f"--{f}" for f in ("iccid", "imsi", "ki", "opc", "op", "msis
                                       "puk2")}
 
 
-def identity_from_args(args: argparse.Namespace, adm_required: bool = True):
+def identity_from_args(args: argparse.Namespace, adm_required: bool = True) -> Identity:
     from simtool.profile import Identity
 
     pins = {k: secret(args, f"--{k}") or v for k, v in DEFAULT_PINS.items()}
@@ -70,7 +74,8 @@ def identity_from_args(args: argparse.Namespace, adm_required: bool = True):
     return Identity.create(
         iccid=args.iccid, imsi=args.imsi, ki=secret(args, "--ki") or "", opc=secret(args, "--opc"),
         op=secret(args, "--op"), adm1_hex=adm_hex, adm1_digits=adm_digits, msisdn=args.msisdn,
-        append_luhn=args.append_luhn, source="command line", field_sources=sources, **pins,
+        append_luhn=args.append_luhn, source="command line", field_sources=sources,
+        pin1=pins["pin1"], puk1=pins["puk1"], pin2=pins["pin2"], puk2=pins["puk2"],
     )
 
 

@@ -9,9 +9,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simtool.errors import InputError
+
+if TYPE_CHECKING:
+    from simtool.transport.base import Reader
 
 
 def emit_json(obj: Any) -> None:
@@ -51,7 +54,7 @@ class NumberType:
 
     def __call__(self, text: str) -> int | float:
         try:
-            value = self.kind(text)
+            value: int | float = self.kind(text)
         except (TypeError, ValueError):
             raise argparse.ArgumentTypeError(f"must be {self.describe()}, got {text!r}") from None
         if isinstance(value, float) and not math.isfinite(value):
@@ -139,7 +142,8 @@ def secret(args: argparse.Namespace, flag: str) -> str | None:
     return env.strip() if env else None
 
 
-def group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+def group(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+          help: str) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """The sub-command group `name` (e.g. `emulator`), shared by every module that adds actions to it.
 
     Found through the parser itself, never through a cache keyed by `id()`: a parser built by an earlier
@@ -173,7 +177,7 @@ def add_reader_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def open_reader_from_args(args: argparse.Namespace):
+def open_reader_from_args(args: argparse.Namespace) -> Reader:
     from simtool.transport import open_reader
 
     trace = (lambda line: print(line, file=sys.stderr)) if getattr(args, "trace", False) else None

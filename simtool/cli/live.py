@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import TracebackType
 from typing import Any
 
 from rich.console import Console, Group
@@ -88,7 +89,8 @@ class LiveDisplay:
         self._live.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if self._live is not None:
-            self._live.__exit__(*exc)
+            self._live.__exit__(exc_type, exc, tb)
             self._live = None

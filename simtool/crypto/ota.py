@@ -311,7 +311,7 @@ def decode_por(ud: bytes, keys: OtaKeys | None = None, *, ciphered: bool | None 
     if ciphered is None:
         ciphered = bool(keys is not None and cc_len and len(rest) % BLOCK == 0)
         if ciphered:
-            por = parse(cbc_decrypt(keys.kic, rest), True) if keys else None  # type: ignore[union-attr]
+            por = parse(cbc_decrypt(keys.kic, rest), True) if keys else None
             if por is not None and por.cc_ok:
                 return por
             ciphered = False

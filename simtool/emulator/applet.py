@@ -134,7 +134,7 @@ class PlanApplet:
     def _plan(self) -> dict[str, Any] | None:
         if not self.paths:
             return None
-        plan = self._decode("PLAN_DEF", efs.PLAN_DEFINITION)
+        plan: dict[str, Any] | None = self._decode("PLAN_DEF", efs.PLAN_DEFINITION)
         if plan is None or self._decode("BALANCE", efs.BALANCE) is None:
             return None
         if self._decode("VALIDITY", efs.VALIDITY) is None:
@@ -172,7 +172,8 @@ class PlanApplet:
 
     def _name(self, plan: dict[str, Any]) -> str:
         names = plan.get("names") or {}
-        return names.get(self.lang) or names.get("en") or plan["plan_id"]
+        name: str = names.get(self.lang) or names.get("en") or plan["plan_id"]
+        return name
 
     def _set_language(self, code: bytes) -> None:
         lang = code.decode("ascii", "replace").lower()

@@ -19,15 +19,6 @@ DEFAULT_PUK = "12345678"
 ADM_LENGTH = 8
 
 
-def _dir_records(model: CardModel) -> list[bytes]:
-    """EF.DIR: one application template per ADF of the tree, labelled by its name."""
-    out = []
-    for e in model.fs.dfs():
-        if e.df.aid is not None:
-            out.append(C.DIR_RECORD.encode({"aid": e.df.aid, "label": e.df.name.removeprefix("ADF.")}))
-    return out
-
-
 def _model(model: CardModel | str) -> CardModel:
     if isinstance(model, str):
         if model not in MODELS:
@@ -51,8 +42,8 @@ def new_blank_card(
         raise InputError(f"ADM1 key must be {ADM_LENGTH} bytes")
     try:
         protocol = normalize_protocol(protocol)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    except ValueError as err:
+        raise InputError(str(err)) from None
     if protocol not in model.protocols:
         raise InputError(f"card model {model.name} speaks {' or '.join(model.protocols)} only, not {protocol}")
     fs = model.fs
@@ -70,9 +61,9 @@ def new_blank_card(
 
     for e in fs.efs():
         if e.node.name == "EF.DIR":
-            put_records(e.path, _dir_records(model))
+            put_records(e.path, model.dir_records())
         elif e.node.name == "EF.ARR":
-            put_records(e.path, [C.ARR_RECORD.encode(rule) for rule in fs.arr_rules()])
+            put_records(e.path, model.arr_records())
     pins = {"pin1": DEFAULT_PIN, "puk1": DEFAULT_PUK, "pin2": DEFAULT_PIN, "puk2": DEFAULT_PUK}
     for path, value in model.secrets.vendor_files(bytes(adm), pins, pin1_enabled=True, pin2_enabled=True).items():
         ef = fs[path].ef

@@ -44,7 +44,7 @@ class Node:
         self.total_size = 0
         self.adf_arr: int | None = None
         if isinstance(node, EF):
-            self.structure = node.structure
+            self.structure: str = node.structure
             self.is_record = node.is_record
             self.size = node.body_size
             self.rec_len = node.record_length

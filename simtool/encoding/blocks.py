@@ -13,7 +13,7 @@ from construct.core import stream_read_entire, stream_write
 from simtool.encoding.types import Check, CodecError, DecodeError, EncodeError
 
 
-class Record(Struct):  # type: ignore[misc]
+class Record(Struct):
     """A Struct whose `Default` fields (RFU bits, unused record numbers) may be left out of a value and
     are left out of a decoded one while they hold their default: values show what a file says."""
 
@@ -30,7 +30,7 @@ def BitRecord(*subcons: Any) -> Any:  # noqa: N802 (a construct macro, named lik
     return Bitwise(Record(*subcons))
 
 
-class Fn(Adapter):  # type: ignore[misc]
+class Fn(Adapter):
     """Hand code for a TLV-shaped file: one function per direction. Decoding is checked to encode back to
     the same bytes (padded with FF), so a TLV form the pair does not keep is a `DecodeError`, not a loss."""
 
@@ -67,7 +67,7 @@ class Fn(Adapter):  # type: ignore[misc]
                 + [f"{k}: missing" for k in self.required if k not in obj])
 
 
-class Tail(Construct):  # type: ignore[misc]
+class Tail(Construct):
     """RFU bytes at the end of a file: kept as read, trailing FF (the file's padding) left to the codec."""
 
     def __init__(self) -> None:
@@ -83,7 +83,7 @@ class Tail(Construct):  # type: ignore[misc]
         return data
 
 
-class Nothing(Construct):  # type: ignore[misc]
+class Nothing(Construct):
     """An optional part a smaller file does not have (EF.AD of 3 bytes): parses as None, builds only None/{}."""
 
     def __init__(self, message: str):
@@ -100,7 +100,7 @@ class Nothing(Construct):  # type: ignore[misc]
         return None
 
 
-class Map(Adapter):  # type: ignore[misc]
+class Map(Adapter):
     """A declared layout shown as a friendlier value: `to_value(parsed)` and `to_raw(value)`, pure functions."""
 
     def __init__(self, subcon: Construct, to_value: Callable[[Any], Any], to_raw: Callable[[Any], Any],

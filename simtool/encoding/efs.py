@@ -125,7 +125,7 @@ DIR_RECORD = Codec(
 )
 
 
-class LanguageCode(Adapter):  # type: ignore[misc]
+class LanguageCode(Adapter):
     """An ISO 639 code of 2 letters in the GSM 7-bit alphabet (EF.LI / EF.PL, TS 102 221 §13.5)."""
 
     def _decode(self, obj: bytes, context: Any, path: str) -> str:
@@ -337,7 +337,7 @@ SPN = Codec(
 )
 
 
-class ClassList(Adapter):  # type: ignore[misc]
+class ClassList(Adapter):
     """EF.ACC: access classes 0..15 as the numbers of the set bits (TS 31.102 §4.2.15)."""
 
     def _decode(self, obj: int, context: Any, path: str) -> list[int]:
@@ -360,7 +360,7 @@ ACC = Codec(
 )
 
 
-class LittleInt(Adapter):  # type: ignore[misc]
+class LittleInt(Adapter):
     """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
 
     def __init__(self) -> None:
@@ -425,7 +425,7 @@ def apn_decode(data: bytes) -> str:
     return ".".join(labels)
 
 
-class ApnName(Adapter):  # type: ignore[misc]
+class ApnName(Adapter):
     def _decode(self, obj: bytes, context: Any, path: str) -> str:
         return apn_decode(bytes(obj))
 
@@ -553,7 +553,7 @@ EHPLMN = _plmn_list("EF.EHPLMN", (Vector("130014 330420", [{"mcc": "310", "mnc":
                                                             {"mcc": "334", "mnc": "020"}], "specfacts §3.3"),))
 
 
-class SearchPeriod(Adapter):  # type: ignore[misc]
+class SearchPeriod(Adapter):
     """EF.HPPLMN (TS 31.102 §4.2.6): the byte × 6 minutes."""
 
     def _decode(self, obj: int, context: Any, path: str) -> int:
@@ -856,7 +856,7 @@ CB_LANGUAGES = {"de": 0x00, "en": 0x01, "it": 0x02, "fr": 0x03, "es": 0x04, "nl"
 CB_BY_CODE = {v: k for k, v in CB_LANGUAGES.items()}
 
 
-class CbLanguage(Adapter):  # type: ignore[misc]
+class CbLanguage(Adapter):
     def _decode(self, obj: int, context: Any, path: str) -> str:
         return CB_BY_CODE.get(obj, f"cb_{obj:02x}")
 
@@ -1099,7 +1099,7 @@ def pin_decode(data: bytes) -> str:
     return data.split(b"\xff", 1)[0].decode("ascii", errors="replace")
 
 
-class SecretValue(Adapter):  # type: ignore[misc]
+class SecretValue(Adapter):
     """An 8-byte PIN/PUK/ADM value as the card compares it (bytes); a digit string encodes as TS 102 221
     §9.5.1 has it (ASCII, FF padded)."""
 

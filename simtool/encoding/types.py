@@ -82,7 +82,7 @@ def bcd_swapped_encode(digits: str, length: int | None = None) -> bytes:
     return out
 
 
-class SwappedBcd(Adapter):  # type: ignore[misc]
+class SwappedBcd(Adapter):
     """Digit string in swapped-nibble BCD, F padded to the field (ICCID, dialling numbers, ECC codes)."""
 
     def __init__(self, subcon: Construct, length: int | None = None):
@@ -137,7 +137,7 @@ def plmn_problems(obj: Any) -> list[str]:
             + [f"{k}: missing" for k in ("mcc", "mnc") if k not in obj])
 
 
-class Plmn(Adapter):  # type: ignore[misc]
+class Plmn(Adapter):
     """{"mcc", "mnc"} (strings of digits), or None for `FFFFFF`."""
 
     def _decode(self, obj: bytes, context: Any, path: str) -> dict[str, str] | None:
@@ -187,7 +187,7 @@ def imsi_encode(imsi: str | None) -> bytes:
     return bytes([len(body)]) + body
 
 
-class Imsi(Adapter):  # type: ignore[misc]
+class Imsi(Adapter):
     def _decode(self, obj: bytes, context: Any, path: str) -> str | None:
         return imsi_decode(obj)
 
@@ -320,7 +320,7 @@ def alpha_length(text: str) -> int:
     return len(alpha_encode(text))
 
 
-class Alpha(Adapter):  # type: ignore[misc]
+class Alpha(Adapter):
     """An alpha field: `Alpha(Bytes(n))` (n may be `this._params.size - k`, the record's tail)."""
 
     def __init__(self, subcon: Construct, length: int | None = None):
@@ -337,7 +337,7 @@ class Alpha(Adapter):  # type: ignore[misc]
 # --- lists, bits, validity, padding ----------------------------------------------------------------
 
 
-class Filler(Construct):  # type: ignore[misc]
+class Filler(Construct):
     """The rest of the file: must be the filler pattern (e.g. FF...), builds nothing (`Codec.encode` pads).
 
     Put last in a layout whose end is not fixed, so stray bytes after the content make decoding fail
@@ -359,7 +359,7 @@ class Filler(Construct):  # type: ignore[misc]
         return None
 
 
-class Check(Subconstruct):  # type: ignore[misc]
+class Check(Subconstruct):
     """A field whose value must satisfy `ok` in both directions (what decode accepts, encode writes back)."""
 
     def __init__(self, subcon: Construct, ok: Callable[[Any], bool], message: str):
@@ -379,7 +379,7 @@ class Check(Subconstruct):  # type: ignore[misc]
         return self.subcon._build(obj, stream, context, path)
 
 
-class Entries(Adapter):  # type: ignore[misc]
+class Entries(Adapter):
     """A file that is a list of fixed-size entries (PLMN lists, language lists, ECC codes).
 
     Decodes to the entries up to the last used one; an unused entry in between (`unused` bytes, e.g. a
@@ -425,7 +425,7 @@ class Entries(Adapter):  # type: ignore[misc]
         return out
 
 
-class NamedBits(Adapter):  # type: ignore[misc]
+class NamedBits(Adapter):
     """An integer bit field as the list of the names of its set bits, in bit order (b1 first).
 
     `names` maps a bit number (0 = b1 of the last byte) to its name; a set bit without a name decodes as
@@ -465,7 +465,7 @@ class NamedBits(Adapter):  # type: ignore[misc]
         return [f"unknown {self.what} {n!r}" for n in obj if self.bit(n) is None]
 
 
-class Flat(Adapter):  # type: ignore[misc]
+class Flat(Adapter):
     """A Struct whose bit-field members (`flatten`: their field names) read as keys of the record itself:
     `{"show_in_hplmn", "hide_in_oplmn", "name"}` instead of `{"display": {...}, "name"}`."""
 

@@ -373,6 +373,15 @@ class CardModel:
             children.append(child)
         return replace(df, children=tuple(children))
 
+    def dir_records(self) -> list[bytes]:
+        """EF.DIR as the card is made: one application template per ADF of the tree, labelled by its name."""
+        return [C.DIR_RECORD.encode({"aid": e.df.aid, "label": e.df.name.removeprefix("ADF.")})
+                for e in self.fs.dfs() if e.df.aid is not None]
+
+    def arr_records(self) -> list[bytes]:
+        """EF.ARR as the card is made: record n holds rule n of the tree's access sets (`arr_rules`)."""
+        return [C.ARR_RECORD.encode(rule) for rule in self.fs.arr_rules()]
+
     @property
     def atrs(self) -> tuple[bytes, ...]:
         return tuple(a for a in (self.atr_t0, self.atr_t1, *self.other_atrs) if a)
@@ -453,6 +462,58 @@ SYSMOISIM_SJA2 = CardModel(
     # card's OS conceals it itself.
     usim_computes_suci=False,
 )
+
+# --- eSIM profile packages (TCA Interoperable Format) ---------------------------------------------------
+
+
+class PackageSecrets(SecretLayout):
+    """A profile package keeps no key or PIN files: K/OPc go into its AKA element and the PINs and PUKs
+    into its PIN and PUK elements (simtool.esim), so `render` writes no secret file for it."""
+
+    def secret_files(self, k: bytes, opc: bytes, algorithm: str = "milenage",
+                     pins: Mapping[str, str] | None = None, pin1_enabled: bool = False, pin2_enabled: bool = True,
+                     *, tuak: Mapping[str, int] | None = None) -> dict[str, Any]:
+        return {}
+
+    def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
+                     pin2_enabled: bool = True) -> dict[str, Any]:
+        return {}
+
+    def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
+        return None
+
+    def read_pins(self, files: Files) -> dict[str, PinValue]:
+        return {}
+
+    def write_pins(self, files: Files, changes: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+        return {}
+
+
+# Sizes of the TCA templates (Interoperable Format v3.3.1 annex A: ADF.USIM 2.4, USIM optional 2.5) where
+# the shipped profiles fit in them; a file the profile needs larger (EF.OPLMNwACT: 14 and more partners,
+# the template holds 8) keeps the size of our tree, and so do files without a template (DF.TELECOM,
+# DF.GSM, DF.PLAN). The package states every file's size in its descriptor either way.
+SAIP_PACKAGE = CardModel(
+    name="saip-package",
+    description="an eSIM profile package (TCA eUICC Profile Package: Interoperable Format)",
+    atr_t0=b"",
+    atr_t1=b"",
+    protocols=(),
+    secrets=PackageSecrets(),
+    sizes={
+        f"{_U}/EF.LI": 6,  # 2.5: TR 6
+        f"{_U}/EF.PLMNwAcT": 40,  # 2.5: TR 40
+        f"{_U}/EF.HPLMNwAcT": 5,  # 2.5: TR 5
+        f"{_U}/EF.EHPLMN": 15,  # 2.5: TR 15
+        f"{_U}/EF.MSISDN": (24, 1),  # 2.5: LF 1 x 24
+        f"{_U}/EF.ACL": 101,  # 2.5: TR 101
+        f"{_U}/EF.SMSP": (38, 1),  # 2.4: LF 1 x 38
+        f"{_U}/EF.FPLMN": 12,  # 2.4: TR 12
+        f"{_U}/EF.NETPAR": 128,  # 2.4: TR 128
+        f"{_U}/EF.UST": 17,  # 2.4.2: TR 17 (2.4 has 14; the descriptor says 17)
+    },
+)
+
 
 MODELS: dict[str, CardModel] = {m.name: m for m in (SIMTOOL_EMU, SYSMOISIM_SJA2)}
 DEFAULT_MODEL = SIMTOOL_EMU

@@ -22,6 +22,7 @@ class AuthFailure(CardError):
     def __init__(self, message: str, sw: int | None = None):
         super().__init__(message)
         self.sw = sw
+        self.details: dict[str, Any] = {}  # shown in --json (the reason, the IMSI): never a key
 
 
 @dataclass

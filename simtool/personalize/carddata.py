@@ -28,7 +28,7 @@ def read_rows(path: str | Path) -> list[tuple[int, dict[str, str]]]:
         _, header = next(rows_in)
     except StopIteration:
         raise InputError(f"{path}:1: (header): the file is empty") from None
-    cols = []
+    cols: list[str] = []
     errors = []
     for name in header:
         key = name.strip().lower()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from simtool.commands import admguard, uicc
 from simtool.commands.apdu import Response
@@ -30,11 +30,13 @@ from simtool.personalize.auth import AuthResult, authenticate
 from simtool.transport.base import Reader
 
 if TYPE_CHECKING:
+    from simtool.personalize.hlrauth import HlrAuthResult
     from simtool.profile.identity import Identity
     from simtool.profile.render import CardImage
     from simtool.profile.schema import Profile
 
 log = logging.getLogger(__name__)
+AuthLike = Union["AuthResult", "HlrAuthResult"]  # our own check, or the HLR's
 
 DEFAULT_MIN_ADM_TRIES = admguard.DEFAULT_MIN_ADM_TRIES
 
@@ -54,7 +56,7 @@ class FlashResult:
     preset: list[str] = field(default_factory=list)  # already on the card as the vendor set it: not written
     verified: list[str] = field(default_factory=list)
     adm_tries_before: int | None = None
-    auth: AuthResult | None = None
+    auth: AuthLike | None = None
     phases: dict[str, dict[str, int]] = field(default_factory=dict)
     lower_bound_write: int = 0
     fitted: list[dict[str, Any]] = field(default_factory=list)  # lists cut to the model (profile `fit:`)
@@ -148,10 +150,13 @@ def read_card_iccid(reader: Reader) -> str | None:
 def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardModel | None = None,
           reprogram: bool = False, min_adm_tries: int = DEFAULT_MIN_ADM_TRIES, skip_equal: bool = False,
           verify_auth: bool = True, image: CardImage | None = None,
-          before_write: Callable[[], None] | None = None) -> FlashResult:
+          before_write: Callable[[], None] | None = None,
+          check_auth: Callable[[Reader, Identity], AuthLike] | None = None) -> FlashResult:
     """`before_write` runs after every guard and the ADM VERIFY, right before the first UPDATE (on a blank
     card: of EF.ICCID): a batch journals `writing` there, so a card can hold an identity only once the ledger
-    says it may, and a card pulled after that holds the ICCID unless it was pulled in that one APDU."""
+    says it may, and a card pulled after that holds the ICCID unless it was pulled in that one APDU.
+    `check_auth` replaces the last check (our own Milenage with the identity's K/OPc): a batch run with
+    `--gsup` asks the operator's HLR there (`hlrauth.authenticate_with_hlr`)."""
     from simtool.profile.render import render
 
     identity.check_against(profile)
@@ -249,7 +254,10 @@ def flash(reader: Reader, profile: Profile, identity: Identity, *, model: CardMo
     if verify_auth:
         reader.set_phase("auth")
         select_df(reader, model, "MF/ADF.USIM")
-        result.auth = authenticate(reader, aka.Milenage(identity.ki, identity.opc))
+        if check_auth is not None:
+            result.auth = check_auth(reader, identity)
+        else:
+            result.auth = authenticate(reader, aka.Milenage(identity.ki, identity.opc))
     result.phases = reader.counts()
     return result
 

@@ -284,6 +284,14 @@ class Price(_Model):
     currency: Annotated[str, AfterValidator(_currency)]
 
 
+class Ambr(_Model):
+    """The plan's aggregate maximum bit rates, in kbit/s (1 kbit/s = 1000 bit/s): what the HSS/UDM gives the
+    core network for this subscriber (open5gs: `ambr` and the APN session's `ambr`). The card never sees it."""
+
+    downlink_kbps: Annotated[int, Field(ge=1, le=10**9)]
+    uplink_kbps: Annotated[int, Field(ge=1, le=10**9)]
+
+
 class Plan(_Model):
     id: Annotated[str, AfterValidator(_ident(16))]
     data_limit_bytes: Annotated[int, AfterValidator(_data_limit)]
@@ -291,6 +299,7 @@ class Plan(_Model):
     price: Price
     names: dict[str, Annotated[str, AfterValidator(_plan_name)]]
     topup_url: Annotated[str, AfterValidator(_topup_url)] | None = None  # the page LAUNCH BROWSER opens
+    ambr: Ambr | None = None  # the network side's rates (`batch decrypt --format open5gs`)
 
 
 FitPolicy = Literal["error", "truncate"]

@@ -12,9 +12,12 @@
     def test_my_ledger(postgres_url):                  # a new database on a throw-away PostgreSQL cluster
         ledger = open_ledger(postgres_url, create=True)
 
+    def test_my_hlr(osmo_hlr):                         # a real osmo-hlr on a fresh db and its own 127.42.N.M
+        load(osmo_hlr.vty_address)
+
 The fixtures live in `simtool.testing.plugin`; pcscd/vpcd helpers in `simtool.testing.pcscd`, the
-PostgreSQL cluster in `simtool.testing.postgres`. Loading the plugin imports neither pyscard, psycopg nor
-the emulator: that happens when a fixture is used.
+PostgreSQL cluster in `simtool.testing.postgres`, osmo-hlr in `simtool.testing.osmohlr`. Loading the plugin
+imports neither pyscard, psycopg nor the emulator: that happens when a fixture is used.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ except ImportError:  # pragma: no cover
 else:
     from simtool.testing.plugin import (  # noqa: F401
         emulated_card,
+        osmo_hlr,
+        osmo_hlr_factory,
         pcsc_card,
         personalized_card,
         postgres_url,

@@ -15,9 +15,14 @@
 * `simtool_postgres` (session): a throw-away PostgreSQL cluster (`simtool.testing.postgres`), started from
   Debian's package in a temp dir on a loopback port, stopped and removed at the end. `postgres_url`: the URL
   of a new empty database on it, per test. Skipped with the reason when it cannot start, failed when CI=true.
+* `osmo_hlr`: a fresh osmo-hlr (`simtool.testing.osmohlr.OsmoHlr`: `.vty`, `.gsup`, `.ctrl`, `.vty_address`,
+  `.database`, `.log()`) on a throw-away SQLite database and its own loopback address, per test.
+  `osmo_hlr_factory`: a callable starting more of them (`osmo_hlr_factory(hlr_lines=[...])`), all stopped at
+  the end of the test. Skipped with the reason without /usr/bin/osmo-hlr, failed when CI=true.
 
 Markers: a test using `pcsc_card`/`simtool_pcscd` is marked `pcsc`, one using `simtool_postgres`/`postgres_url`
-`postgres` (`-m "not pcsc"` deselects them); tests marked `pcscd_restart` run after all others.
+`postgres`, one using `osmo_hlr`/`osmo_hlr_factory` `osmo_hlr` (`-m "not pcsc"` deselects them); tests marked
+`pcscd_restart` run after all others.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from simtool.testing.postgres import PostgresCluster
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # A test that uses one of these fixtures (directly or through another fixture) gets the marker, so
 # `-m "not pcsc"` / `-m "not postgres"` select by what a test really needs.
 FIXTURE_MARKERS = {"simtool_pcscd": "pcsc", "pcsc_card": "pcsc", "simtool_postgres": "postgres",
-                   "postgres_url": "postgres"}
+                   "postgres_url": "postgres", "osmo_hlr": "osmo_hlr", "osmo_hlr_factory": "osmo_hlr"}
 RUN_LAST = "pcscd_restart"
 
 
@@ -48,6 +56,8 @@ def pytest_configure(config: pytest.Config) -> None:
                             "using simtool_pcscd or pcsc_card)")
     config.addinivalue_line("markers", "postgres: needs a throw-away PostgreSQL cluster (applied to every test "
                             "using simtool_postgres or postgres_url)")
+    config.addinivalue_line("markers", "osmo_hlr: needs /usr/bin/osmo-hlr (applied to every test using osmo_hlr "
+                            "or osmo_hlr_factory)")
     config.addinivalue_line("markers", f"{RUN_LAST}: restarts pcscd; run after every other test of the session, "
                             "so a restart never meets the session's other PC/SC tests")
 
@@ -127,6 +137,7 @@ def personalized_card(request: pytest.FixtureRequest) -> Iterator[PersonalizedCa
     from simtool.profile import Identity, load_profile
     from simtool.transport import open_reader
     from simtool.transport.base import Counter
+    from simtool.transport.emulated import EmulatedTransport
 
     param = getattr(request, "param", None)
     options: dict[str, Any] = dict(param) if isinstance(param, dict) else {}
@@ -142,6 +153,7 @@ def personalized_card(request: pytest.FixtureRequest) -> Iterator[PersonalizedCa
         result = flash(reader, profile, identity)
         reader.reset()  # as shipped: nothing verified
         reader.total, reader.phases, reader.phase = Counter(), {}, "other"
+        assert isinstance(reader.transport, EmulatedTransport)  # an emu: URI gives one
         yield PersonalizedCard(reader, profile, identity, result, reader.transport.card)
     finally:
         reader.close()
@@ -214,6 +226,42 @@ def simtool_postgres() -> Iterator[Any]:
 
 
 @pytest.fixture
-def postgres_url(simtool_postgres: Any) -> str:
+def postgres_url(simtool_postgres: PostgresCluster) -> str:
     """The URL (password included) of a new empty database on the session's cluster."""
     return simtool_postgres.create_database()
+
+
+def _hlr_unavailable(reason: str) -> None:
+    from simtool.testing.osmohlr import in_ci
+
+    if in_ci():
+        pytest.fail(f"osmo-hlr tests cannot run and CI=true: {reason}", pytrace=False)
+    pytest.skip(f"osmo-hlr not usable: {reason}")
+
+
+@pytest.fixture
+def osmo_hlr_factory() -> Iterator[Any]:
+    """A callable starting a fresh osmo-hlr per call (keywords of `start_hlr`); all are stopped afterwards."""
+    from simtool.testing.osmohlr import OsmoHlrUnavailable, start_hlr
+
+    started: list[Any] = []
+
+    def start(**kwargs: Any) -> Any:
+        try:
+            hlr = start_hlr(**kwargs)
+        except OsmoHlrUnavailable as e:
+            _hlr_unavailable(str(e))
+        started.append(hlr)
+        return hlr
+
+    try:
+        yield start
+    finally:
+        for hlr in reversed(started):
+            hlr.stop()
+
+
+@pytest.fixture
+def osmo_hlr(osmo_hlr_factory: Any) -> Any:
+    """A fresh osmo-hlr on a throw-away database and its own loopback address (an `OsmoHlr`)."""
+    return osmo_hlr_factory()

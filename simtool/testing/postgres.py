@@ -83,7 +83,8 @@ def _parent_dir(run_as: str | None) -> Path:
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 @dataclass
@@ -157,7 +158,7 @@ class PostgresCluster:
 
 
 def _run(cmd: list[str], run_as: str | None, cwd: Path, check: bool = True,
-         timeout: float = 120) -> subprocess.CompletedProcess:
+         timeout: float = 120) -> subprocess.CompletedProcess[str]:
     full = (["runuser", "-u", run_as, "--"] if run_as else []) + cmd
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}  # no stray PGDATA, PGPORT, ...
     env["LC_ALL"] = "C"

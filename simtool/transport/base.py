@@ -28,11 +28,19 @@ def secret_files() -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 class Transport(Protocol):
-    """Raw bytes in, raw bytes out. `protocol` is "T=0" or "T=1", taken from the ATR."""
+    """Raw bytes in, raw bytes out. `protocol` is "T=0" or "T=1", taken from the ATR.
 
-    name: str
-    atr: bytes
-    protocol: str
+    `name`, `atr` and `protocol` are read-only to users: a transport may keep them as attributes
+    (PC/SC, refreshed on reset) or derive them (the emulated card's own ATR)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def atr(self) -> bytes: ...
+
+    @property
+    def protocol(self) -> str: ...
 
     def transmit(self, apdu: bytes) -> bytes: ...
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simtool.emulator.card import Card
 from simtool.errors import InputError, NoCardError
+
+if TYPE_CHECKING:
+    from simtool.transport.base import Transport
 
 # The vendor ADM1 of a throw-away `emu:` card when the URI names none (ASCII "11111111").
 DEFAULT_EMU_ADM = bytes.fromhex("3131313131313131")
@@ -47,3 +51,9 @@ def open_emulated(path: str, params: dict[str, str]) -> EmulatedTransport:
     if not Path(path).exists():
         raise NoCardError(f"emu:{path}: no such card file (create one with `simtool emulator new {path}`)")
     return EmulatedTransport(Card.load(path), f"emu:{path}")
+
+
+if TYPE_CHECKING:
+    def _is_a_transport(t: EmulatedTransport) -> Transport:
+        """mypy's check that this class satisfies the `Transport` protocol, so the two cannot drift."""
+        return t

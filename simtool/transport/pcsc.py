@@ -29,9 +29,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simtool.errors import InputError, NoCardError
+
+if TYPE_CHECKING:
+    from simtool.transport.base import Transport
 
 DEFAULT_TIMEOUT = 10.0
 INSTALL_HINT = ("run `make setup` as root (it installs gcc, swig and libpcsclite-dev, then builds pyscard), "
@@ -532,3 +535,9 @@ def wait_for_card(reader: str, present: bool = True, timeout: float = 5.0) -> bo
                 time.sleep(0.1)
     finally:
         context.release()
+
+
+if TYPE_CHECKING:
+    def _is_a_transport(t: PcscTransport) -> Transport:
+        """mypy's check that this class satisfies the `Transport` protocol, so the two cannot drift."""
+        return t

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from simtool.batch import lifecycle as lc
-from simtool.batch.decide import Action, CardFacts, Outcome, ReaderState, decide_card
+from simtool.batch.decide import Action, AfterError, CardFacts, Outcome, ReaderState, decide_card, decide_error
 from simtool.batch.lifecycle import FAILED, FREE, LEASED, STATES, VERIFIED, VOIDED, WRITING, State
 from simtool.fs import MODELS
 from tests.batch.batch_helpers import ME, NOW, OTHER, Row
@@ -115,7 +115,8 @@ def test_states_outcomes_and_reader_states_keep_their_strings():
     assert [s.value for s in State] == ["free", "leased", "writing", "verified", "failed", "voided"]
     assert tuple(State) == (FREE, LEASED, WRITING, VERIFIED, FAILED, VOIDED) and tuple(State) == STATES
     assert FREE is State.FREE and f"{WRITING}" == "writing" and str(VOIDED) == "voided"
-    assert {o.value for o in Outcome} == {"verified", "skipped", "failed", "refused", "unused", "rejected"}
+    assert {o.value for o in Outcome} == {"verified", "skipped", "failed", "refused", "unused", "rejected",
+                                        "held"}
     assert {r.value for r in ReaderState} == {"starting", "waiting", "flashing", "done", "stopped"}
     shown = json.dumps({"state": Outcome.REFUSED, ReaderState.DONE: State.FREE})
     assert shown == '{"state": "refused", "done": "free"}'
@@ -215,3 +216,15 @@ def test_the_probe_reads_imsi_on_the_model_the_atr_names(batch):
     assert [e["model"] for e in events if e.get("state") == "verified"] == ["sysmoISIM-SJA2"]
     # the lease taken for the card it looked like went back, unwritten
     assert [e.state for e in ledger.events(rec.id, SECOND)][:2] == ["leased", "free"]
+
+
+@pytest.mark.parametrize(("wrote", "fenced", "service_down", "action", "stop"), [
+    (True, False, False, AfterError.FAIL, False),  # the card may hold the identity: failed, with the reason
+    (False, True, False, AfterError.REFUSE, False),  # the lease went to another reader before any write
+    (False, False, False, AfterError.RELEASE, False),  # nothing written: the identity goes back to free
+    (True, False, True, AfterError.HOLD, True),  # written, the HLR away: still writing, the run stops
+    (False, False, True, AfterError.RELEASE, True),  # nothing written, the HLR away: free again, the run stops
+])
+def test_decide_error(wrote, fenced, service_down, action, stop):
+    v = decide_error(wrote=wrote, fenced=fenced, service_down=service_down)
+    assert (v.action, v.stop_run) == (action, stop)
