@@ -59,6 +59,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_reader_args(a)
     add_secret(a, "--ki", "subscriber key K, 32 hex digits")
     add_secret(a, "--opc", "OPc, 32 hex digits")
+    a.add_argument("--app", choices=["usim", "isim"], default="usim",
+                   help="the application to authenticate in: usim (default) or isim (IMS AKA, TS 31.103)")
     a.add_argument("--sqn", type=nonneg_int(2**48 - 1), default=None, help="SQN to use (default 32: SEQ 1, IND 0)")
     a.add_argument("--amf", default="8000", help="AMF, 4 hex digits (default 8000)")
     a.add_argument("--rand", help="raw mode: RAND (hex); sends RAND/AUTN as given and checks nothing")
@@ -225,14 +227,14 @@ def cmd_read(args: argparse.Namespace) -> int:
 def cmd_auth(args: argparse.Namespace) -> int:
     from simtool.commands import uicc
     from simtool.crypto import aka
-    from simtool.personalize.auth import AuthFailure, authenticate, select_usim
+    from simtool.personalize.auth import AuthFailure, authenticate, select_app
 
     if args.gsup is not None:
         return _auth_gsup(args)
     if args.imsi is not None:
         raise InputError("--imsi goes with --gsup (the HLR's subscriber)")
     with open_reader_from_args(args) as reader:
-        select_usim(reader)
+        select_app(reader, args.app)
         if args.rand or args.autn:
             if not (args.rand and args.autn):
                 raise InputError("raw mode needs both --rand and --autn")

@@ -1,4 +1,4 @@
-"""The emulated UICC/USIM command processor (TS 102 221 §10-§12, TS 31.102 §7): bytes in, bytes out.
+"""The emulated UICC/USIM/ISIM command processor (TS 102 221 §10-§12, TS 31.102 §7, TS 31.103 §7): bytes in, bytes out.
 
 `Card.process(apdu)` answers every input with response data and a status word; malformed input gets the
 status word the standard gives, and an unexpected Python error becomes `6F00` and is logged on the
@@ -34,12 +34,14 @@ from simtool.encoding.tlv import tlv
 from simtool.errors import InputError
 from simtool.fs import DEFAULT_MODEL, CardModel, Cond
 from simtool.fs.access import allows
+from simtool.fs.tree import ISIM_AID
 
 log = logging.getLogger("simtool.emulator")
 
 MAX_CHANNELS = 20  # channel 0 plus 1..19 (CLA 0X-03, 4X-4F: TS 102 221 §10.1.1)
 SERVICE_GSM_ACCESS = 27  # UST: Kc in the 3G AUTHENTICATE answer
 SERVICE_GSM_CONTEXT = 38  # UST: AUTHENTICATE in GSM security context
+ISIM_AID_PREFIX = ISIM_AID[:7]  # RID + application code 1004 (TS 31.103)
 
 
 # The status words this card answers, as wire bytes of `SW` (simtool.encoding.sw): module names, so the
@@ -136,9 +138,9 @@ class Card:
         # Where the model keeps K/OPc, PINs and SQN settings: its secret layout (simtool.fs.cardmodel).
         self._secrets = state.model.secrets
         self._pin_paths = frozenset(self._secrets.pin_paths)
-        self._key_paths = frozenset(self._secrets.key_paths)
+        self._key_paths = frozenset((*self._secrets.key_paths, *filter(None, (self._secrets.isim_key_path,))))
         self._sqn_path = self._secrets.sqn_path
-        self._alg: dict[str, Any] = {}  # key-bound algorithm per context ("3g", "gsm"), from the key files
+        self._alg: dict[str, Any] = {}  # key-bound algorithm per context ("3g", "gsm", "ims"), from the key files
         self._ins: dict[int, tuple[Callable[..., bytes], bool]] = {
             0xA4: (self._select, False),
             0xB0: (self._read_binary, False),
@@ -906,7 +908,7 @@ class Card:
     # --- AUTHENTICATE -----------------------------------------------------------------------------------
 
     def _algorithm(self, context: str) -> Any:
-        """The key-bound algorithm for "3g" or "gsm" context, from the model's key file(s); None: no key."""
+        """The key-bound algorithm for "3g", "gsm" or "ims" context, from the model's key file(s); None: no key."""
         alg = self._alg.get(context, _NO_KEY_YET)
         if alg is _NO_KEY_YET:
             try:
@@ -932,10 +934,14 @@ class Card:
         app = ch.app
         if app is None:
             return CONDITIONS
+        # The ISIM knows the IMS AKA context only (TS 31.103 §7.1.2: P2 81); GSM context is the USIM's.
+        isim = app.aid is not None and app.aid.startswith(ISIM_AID_PREFIX)
+        if isim and p2 != 0x81:
+            return CONTEXT_NOT_SUPPORTED
         if Cond.PIN1 not in self._held:
             return SECURITY
         try:
-            alg = self._algorithm("gsm" if p2 == 0x80 else "3g")
+            alg = self._algorithm("ims" if isim else "gsm" if p2 == 0x80 else "3g")
         except auth.KeyFileError:
             alg = None
         if alg is None:

@@ -1,16 +1,18 @@
-"""The building blocks the EF declarations share (`efs.py`, `efs_usim_extra.py`): construct classes for
-records whose RFU fields may be left out, TLV-shaped files as one function per direction, RFU tails,
-optional parts, friendlier views over declared layouts. Kept apart so every EF module can import them."""
+"""The building blocks the EF declarations share (`efs.py`, `efs_usim_extra.py`, `efs_isim.py`): construct
+classes for records whose RFU fields may be left out, TLV-shaped files as one function per direction, RFU
+tails, optional parts, friendlier views over declared layouts, service tables (UST, EST, IST). Kept apart
+so every EF module can import them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from construct import Adapter, Bitwise, Bytes, Construct, Default, GreedyBytes, Struct
 from construct.core import stream_read_entire, stream_write
 
-from simtool.encoding.types import Check, CodecError, DecodeError, EncodeError
+from simtool.encoding.types import Check, CodecError, DecodeError, EncodeError, NamedBits
 
 
 class Record(Struct):
@@ -132,3 +134,25 @@ def _u(data: bytes) -> int:
 
 def bytes_of(n: int) -> Any:
     return Check(Bytes(n), lambda v: isinstance(v, bytes | bytearray) and len(v) == n, f"must be {n} bytes")
+
+
+class LittleInt(Adapter):
+    """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
+
+    def __init__(self) -> None:
+        super().__init__(GreedyBytes)
+
+    def _decode(self, obj: bytes, context: Any, path: str) -> int:
+        return int.from_bytes(obj, "little")
+
+    def _encode(self, obj: int, context: Any, path: str) -> bytes:
+        return obj.to_bytes(max(1, (obj.bit_length() + 7) // 8), "little")
+
+
+def service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> NamedBits:
+    def parse_other(name: str) -> int | None:
+        m = re.fullmatch(r"service_([1-9][0-9]*)", name)
+        return int(m.group(1)) - 1 if m else (by_name[name] - 1 if name in by_name else None)
+
+    return NamedBits(LittleInt(), {n - 1: name for n, name in table.items()}, lambda n: f"service_{n + 1}",
+                     parse_other, f"{label} service")

@@ -42,6 +42,7 @@ from construct import (
 from simtool.encoding import tlv as T
 from simtool.encoding.blocks import BitRecord, Fn, Map, Nothing, Record, Tail, _u, keys_problems
 from simtool.encoding.blocks import bytes_of as _bytes_of
+from simtool.encoding.blocks import service_table as _service_table
 from simtool.encoding.codec import Codec, Vector
 from simtool.encoding.services import EST_BY_NAME, EST_SERVICES, UST_BY_NAME, UST_SERVICES
 from simtool.encoding.types import (
@@ -121,6 +122,9 @@ DIR_RECORD = Codec(
         ),
         Vector("61184F10A0000000871002FFFFFFFF8907090000 50045553494D FFFF",
                {"aid": bytes.fromhex("a0000000871002ffffffff8907090000"), "label": "USIM"}, "our emulator's record"),
+        Vector("61194F10A0000000871004FFFFFFFF8907090000 50054953696D31 FFFF",
+               {"aid": bytes.fromhex("a0000000871004ffffffff8907090000"), "label": "ISim1"},
+               "a sysmoISIM-SJA2's ISIM record (pySim card-sanitizer backup)"),
     ),
 )
 
@@ -358,28 +362,6 @@ ACC = Codec(
     ClassList(Int16ub),
     vectors=(Vector("0200", [9], "specfacts §3.3 (IMSI …9)"), Vector("0001", [0]), Vector("0080", [7])),
 )
-
-
-class LittleInt(Adapter):
-    """The whole file as one little-endian bit string (service n = bit (n-1)%8 of byte (n-1)//8)."""
-
-    def __init__(self) -> None:
-        super().__init__(GreedyBytes)
-
-    def _decode(self, obj: bytes, context: Any, path: str) -> int:
-        return int.from_bytes(obj, "little")
-
-    def _encode(self, obj: int, context: Any, path: str) -> bytes:
-        return obj.to_bytes(max(1, (obj.bit_length() + 7) // 8), "little")
-
-
-def _service_table(table: dict[int, str], by_name: dict[str, int], label: str) -> NamedBits:
-    def parse_other(name: str) -> int | None:
-        m = re.fullmatch(r"service_([1-9][0-9]*)", name)
-        return int(m.group(1)) - 1 if m else (by_name[name] - 1 if name in by_name else None)
-
-    return NamedBits(LittleInt(), {n - 1: name for n, name in table.items()}, lambda n: f"service_{n + 1}",
-                     parse_other, f"{label} service")
 
 
 UST = Codec(
@@ -1318,8 +1300,8 @@ SJA2_USIM_SQN = Codec(
 )
 
 def all_codecs() -> list[Codec]:
-    # the files the conformance table added, and DF.5GS (TS 31.102 §4.4.11), each declared apart
-    from simtool.encoding import efs_5gs, efs_usim_extra
+    # the files the conformance table added, DF.5GS (TS 31.102 §4.4.11) and ADF.ISIM (TS 31.103), declared apart
+    from simtool.encoding import efs_5gs, efs_isim, efs_usim_extra
 
     return ([v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()
-            + efs_5gs.all_codecs())
+            + efs_5gs.all_codecs() + efs_isim.all_codecs())

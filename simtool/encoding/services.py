@@ -1,4 +1,5 @@
-"""Service tables: USIM UST (TS 31.102 §4.2.8) and EST (§4.2.47) by number and by name.
+"""Service tables: USIM UST (TS 31.102 §4.2.8), EST (§4.2.47) and ISIM IST (TS 31.103 §4.2.7) by number
+and by name.
 
 Profiles name services; the card stores bits. Names are snake_case forms of the spec's titles.
 """
@@ -151,3 +152,33 @@ def service_numbers(table: dict[int, str]) -> dict[str, int]:
 
 UST_BY_NAME = service_numbers(UST_SERVICES)
 EST_BY_NAME = service_numbers(EST_SERVICES)
+
+
+# --- ISIM service table (TS 31.103 §4.2.7) ------------------------------------------------------------
+
+IST_SERVICES: dict[int, str] = {
+    1: "pcscf_address",
+    2: "gba",
+    3: "http_digest",
+    4: "gba_local_key_establishment",
+    5: "pcscf_discovery_local_breakout",
+    6: "sms",
+    7: "smsr",
+    8: "sm_over_ip",
+    9: "communication_control_ims",
+    10: "uicc_access_to_ims",
+    11: "uri_support",
+    12: "media_type_support",
+    13: "ims_call_disconnection_cause",
+    14: "uri_mo_sms_control",
+    15: "mcptt",
+    16: "uri_sms_pp_download",
+    17: "from_preferred",
+    18: "ims_config_data",
+    19: "xcap_config_data",
+    20: "webrtc_uri",
+    21: "mud_mid_config_data",
+    22: "ims_data_channel_indication",
+}
+
+IST_BY_NAME = service_numbers(IST_SERVICES)

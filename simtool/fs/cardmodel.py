@@ -50,6 +50,9 @@ class SecretLayout:
     key_paths: tuple[str, ...] = ()  # files holding K/OPc: never readable, written under ADM1
     pin_paths: tuple[str, ...] = ()  # files holding PIN/PUK (and, on some families, ADM) values
     sqn_path: str | None = None  # a file mirroring the card's SQN memory, where the family has one
+    # The ISIM's own key file, where the family keeps one apart from the USIM's (None: the ISIM runs IMS
+    # AKA with the USIM's key). Not among `paths()`: a card made before the model had an ISIM lacks it.
+    isim_key_path: str | None = None
     kept: tuple[str, ...] = PIN_NAMES  # the secrets the PIN files hold ("adm1" too on some families)
     counters_in_files = False  # whether retry counters live in the PIN files
 
@@ -71,9 +74,9 @@ class SecretLayout:
         raise NotImplementedError
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
-        """The key for AUTHENTICATE in `context` ("3g" or "gsm"): {"algorithm", "k", and "opc" or "op"}
-        as bytes, plus "tuak" (sizes in bytes, iterations) for TUAK. None while the key file is erased.
-        Raises ValueError for a key file that does not decode."""
+        """The key for AUTHENTICATE in `context` ("3g" or "gsm" for the USIM, "ims" for the ISIM's IMS AKA):
+        {"algorithm", "k", and "opc" or "op"} as bytes, plus "tuak" (sizes in bytes, iterations) for TUAK.
+        None while the key file is erased (or absent). Raises ValueError for a key file that does not decode."""
         raise NotImplementedError
 
     def read_pins(self, files: Files) -> dict[str, PinValue]:
@@ -101,7 +104,8 @@ class SecretLayout:
 class EmuSecrets(SecretLayout):
     """Our emulated card: one key file (algorithm, K, OPc) and one PIN file (four values and flags).
     Counters and the ADM1 key live in the card's private memory, not in files. Both files are read and
-    written through their codecs (`C.AUTH_KEY`, `C.PINS`): the layout is declared there, once."""
+    written through their codecs (`C.AUTH_KEY`, `C.PINS`): the layout is declared there, once. The ISIM
+    runs IMS AKA with the same K/OPc and the same SQN memory (one subscription, one HSS sequence)."""
 
     KEY = "MF/EF.AUTH_KEY"
     PINS = "MF/EF.PINS"
@@ -192,6 +196,12 @@ SJA2_USIM_AUTH_KEY = EF("EF.USIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER,
                         description="K/OPc and algorithm of the USIM (proprietary); 67 bytes hold the TUAK layout")
 SJA2_USIM_SQN = EF("EF.USIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
                    description="SQN check settings and 32 freshness slots (proprietary)")
+# ADF.ISIM keeps its own copies (the card-sanitizer backup: AF20 of 33 bytes, AF30 of 206; pySim-prog writes
+# Ki/OPc into this AF20 as well): the USIM's layouts, the key file too small for TUAK.
+SJA2_ISIM_AUTH_KEY = EF("EF.ISIM_AUTH_KEY", 0xAF20, C.SJA2_USIM_AUTH_KEY, NEVER, ADM, size=33, secret=True,
+                        description="K/OPc and algorithm of the ISIM (proprietary; Milenage/XOR layout only)")
+SJA2_ISIM_SQN = EF("EF.ISIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
+                   description="the ISIM's SQN check settings and slots (proprietary; not emulated)")
 
 
 class Sja2Secrets(SecretLayout):
@@ -199,7 +209,9 @@ class Sja2Secrets(SecretLayout):
 
     Not emulated (the emulator reads the flags but does not act on them): "only 4-byte RES" and SRES
     function 2, AF30's skip-next-check and SQN-check flags, the change/unblock/disable-able PIN states;
-    nor the other DF.SYSTEM files (ADM2..ADM4, MILENAGE_CFG constants, OTA keys and counters).
+    nor the other DF.SYSTEM files (ADM2..ADM4, MILENAGE_CFG constants, OTA keys and counters). The ISIM
+    authenticates with its own key file (ADF.ISIM AF20) but the card's one SQN memory (ADF.USIM AF30):
+    ADF.ISIM's AF30 is written as shipped and not kept in step.
     """
 
     CHV1 = "MF/DF.SYSTEM/EF.CHV1"
@@ -208,6 +220,8 @@ class Sja2Secrets(SecretLayout):
     KEY_2G = "MF/DF.SYSTEM/EF.SIM_AUTH_KEY"
     KEY = "MF/ADF.USIM/EF.USIM_AUTH_KEY"
     SQN = "MF/ADF.USIM/EF.USIM_SQN"
+    ISIM_KEY = "MF/ADF.ISIM/EF.ISIM_AUTH_KEY"
+    ISIM_SQN = "MF/ADF.ISIM/EF.ISIM_SQN"
     # name -> (PIN file, which of its secrets: the PIN part or the PUK part); the layout is C.SJA2_PIN's.
     WHERE = {"pin1": (CHV1, "pin"), "puk1": (CHV1, "puk"), "pin2": (CHV2, "pin"), "puk2": (CHV2, "puk"),
              "adm1": (ADM1, "pin")}
@@ -219,6 +233,7 @@ class Sja2Secrets(SecretLayout):
     key_paths = (KEY, KEY_2G)
     pin_paths = (CHV1, CHV2, ADM1)
     sqn_path = SQN
+    isim_key_path = ISIM_KEY
     kept = (*PIN_NAMES, "adm1")
     counters_in_files = True
 
@@ -245,8 +260,9 @@ class Sja2Secrets(SecretLayout):
                        iterations=t["iterations"])
         else:
             key["only_4byte_res"] = False
-            # The 2G key file has the non-TUAK layout only; for TUAK cards it stays as it is.
+            # The 2G and the ISIM key files have the non-TUAK layout only; for TUAK cards they stay as they are.
             out[self.KEY_2G] = dict(key)
+            out[self.ISIM_KEY] = dict(key)
         out[self.KEY] = key
         if pins is not None:
             out.update(self._pin_files(pins, pin1_enabled, pin2_enabled))
@@ -258,10 +274,14 @@ class Sja2Secrets(SecretLayout):
         out[self.ADM1] = {"state": dict(self.ADM_STATE), "attempts_remaining": SJA2_ADM_TRIES,
                           "maximum_attempts": SJA2_ADM_TRIES, "pin": _eight(adm), "puk": None}
         out[self.SQN] = C.SJA2_USIM_SQN.vectors[0].value  # as the card is shipped: IND 5 bits, Δ 2^33
+        out[self.ISIM_SQN] = C.SJA2_USIM_SQN.vectors[0].value
         return out
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
-        path, codec = (self.KEY_2G, C.SJA2_SIM_AUTH_KEY) if context == "gsm" else (self.KEY, C.SJA2_USIM_AUTH_KEY)
+        path, codec = {"gsm": (self.KEY_2G, C.SJA2_SIM_AUTH_KEY),
+                       "ims": (self.ISIM_KEY, C.SJA2_USIM_AUTH_KEY)}.get(context, (self.KEY, C.SJA2_USIM_AUTH_KEY))
+        if path not in files:
+            return None  # a card made before the model had an ISIM
         key = codec.decode(bytes(files[path]))
         if key is None:
             return None
@@ -414,7 +434,7 @@ SIMTOOL_EMU = CardModel(
     usim_computes_suci=False,  # the handset calculates the SUCI (UST 124 on, 125 off)
 )
 
-_U, _G, _T = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM"
+_U, _G, _T, _I = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM", "MF/ADF.ISIM"
 SYSMOISIM_SJA2 = CardModel(
     name="sysmoISIM-SJA2",
     description="sysmocom sysmoISIM-SJA2 programmable UICC/USIM/ISIM (T=0)",
@@ -426,15 +446,17 @@ SYSMOISIM_SJA2 = CardModel(
     pin_tries=SJA2_PIN_TRIES,
     puk_tries=SJA2_PUK_TRIES,
     secrets=Sja2Secrets(),
-    extra_files={"MF": (SJA2_SYSTEM,), _U: (SJA2_USIM_AUTH_KEY, SJA2_USIM_SQN)},
+    extra_files={"MF": (SJA2_SYSTEM,), _U: (SJA2_USIM_AUTH_KEY, SJA2_USIM_SQN),
+                 _I: (SJA2_ISIM_AUTH_KEY, SJA2_ISIM_SQN)},
     # Sizes: "SJA2" = seen on a sysmoISIM-SJA2 (ATR ...4c753034054ba9): pySim's card-sanitizer backup of one
     # (osmocom/pysim tests/card_sanitizer/card_backup_3b9f96801f878031e073fe211b674a4c753034054ba9_
     # 8988211000000467343.script, every file with its FCP), and pySim-prog's read-out in pySim's test data.
     # Files not listed keep our tree's size, which matches that card where it holds the file (ICCID 10,
     # PL/LI 10, IMSI 9, KEYS 33, HPPLMN 1, SPN 17, PSLOCI 14, ACC 2, LOCI 11, ECC 16x5, EPSLOCI 18,
-    # SMSS 2, START-HFN 6, THRESHOLD 3, EPSNSC 54x1, DF.GSM-ACCESS Kc/KcGPRS 9, DF.GSM AD 4, DF.GSM ECC 15).
-    # EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR holds our one
-    # application record, and DF.PLAN is our applet's DF, not the vendor's.
+    # SMSS 2, START-HFN 6, THRESHOLD 3, EPSNSC 54x1, DF.GSM-ACCESS Kc/KcGPRS 9, DF.GSM AD 4, DF.GSM ECC 15,
+    # and all of ADF.ISIM: IMPI 128, DOMAIN 50, IMPU 128x8, AD 3, IST 3, P-CSCF 128x8).
+    # EF.ARR is sized from our access rules (the card's own rule set differs), EF.DIR holds our application
+    # records (USIM, ISIM), and DF.PLAN is our applet's DF, not the vendor's.
     sizes={
         f"{_U}/EF.PLMNwAcT": 60,  # SJA2: 12 entries
         f"{_U}/EF.OPLMNwACT": 60,  # SJA2: 12 entries

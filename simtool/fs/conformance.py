@@ -1,4 +1,4 @@
-"""Which files a conforming card image holds: the mandatory EFs, and the files each UST service needs.
+"""Which files a conforming card image holds: the mandatory EFs, and the files each UST (and IST) service needs.
 
 Pure data, cited clause by clause. TS 31.102 §4.2 marks each ADF.USIM EF "Mandatory" or "Optional"; an
 optional one says "If service n°X is available, this file shall be present" (the UST, §4.2.8, tells the
@@ -10,7 +10,12 @@ for this table); /work/shared/reference/specfacts-network-esim.md §13.1 (status
 (service -> files, from pySim's ts_31_102.py `service=` annotations, read for facts only). Where a
 clause's M/O line was not reached, the entry says so.
 
+TS 31.103 §4.2 does the same for ADF.ISIM and its service table, the IST (§4.2.7): `ISIM_MANDATORY` and
+`IST_SERVICE_FILES` (clause numbers from the TS 31.103 Rel-18 table of contents on tech-invite.com; which
+service needs which file from pySim's ts_31_103.py `service=` annotations, read for facts only).
+
     missing_files(["sms", "gsm_access"], model.fs)   # [] on a conforming model
+    missing_files(["sms"], model.fs, ist=["pcscf_address"])   # an image with an ISIM, P-CSCF service on
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 U = "MF/ADF.USIM"
 GA = f"{U}/DF.GSM-ACCESS"
 FG = f"{U}/DF.5GS"
+ISIM = "MF/ADF.ISIM"
 
 
 @dataclass(frozen=True)
@@ -139,18 +145,66 @@ SERVICE_PAIRS: dict[tuple[str, str], tuple[Need, ...]] = {
 }
 
 
-def needed(services: Iterable[str]) -> list[Need]:
-    """Mandatory files and the files `services` need, each path once, in table order."""
-    on = set(services)
-    out: dict[str, Need] = {n.path: n for n in MANDATORY}
-    for name, needs in SERVICE_FILES.items():
+# --- ADF.ISIM (TS 31.103 §4.2) ----------------------------------------------------------------------------
+
+# The files every ISIM holds (the §4.2 clauses of IMPI, DOMAIN, IMPU, AD and ARR say "Mandatory").
+ISIM_MANDATORY: tuple[Need, ...] = (
+    Need(f"{ISIM}/EF.IMPI", "TS 31.103 §4.2.2"),
+    Need(f"{ISIM}/EF.DOMAIN", "TS 31.103 §4.2.3"),
+    Need(f"{ISIM}/EF.IMPU", "TS 31.103 §4.2.4"),
+    Need(f"{ISIM}/EF.AD", "TS 31.103 §4.2.5"),
+    Need(f"{ISIM}/EF.ARR", "TS 31.103 §4.2.6"),
+    Need(f"{ISIM}/EF.IST", "TS 31.103 §4.2.7 (M/O line not reached; the terminal reads the services here, and "
+                           "a sysmoISIM-SJA2 and the SAIP ISIM template hold it)"),
+)
+
+
+def _i(clause: str, *names: str) -> tuple[Need, ...]:
+    return tuple(Need(f"{ISIM}/{n}", f"TS 31.103 {clause}") for n in names)
+
+
+# IST service name (simtool.encoding.services.IST_SERVICES) -> the ISIM files it needs. Services 3, 9, 11-16
+# need no file of their own.
+IST_SERVICE_FILES: dict[str, tuple[Need, ...]] = {
+    "pcscf_address": _i("§4.2.8", "EF.P-CSCF"),
+    "pcscf_discovery_local_breakout": _i("§4.2.8 (pySim annotates EF.P-CSCF with service 5)", "EF.P-CSCF"),
+    "gba": _i("§4.2.9, §4.2.10, §4.2.11", "EF.GBABP", "EF.GBANL", "EF.NAFKCA"),
+    "uicc_access_to_ims": _i("§4.2.16", "EF.UICCIARI"),
+    "from_preferred": _i("§4.2.17", "EF.FromPreferred"),
+    "ims_config_data": _i("§4.2.18", "EF.IMSConfigData"),
+    "xcap_config_data": _i("§4.2.19", "EF.XCAPConfigData"),
+    "webrtc_uri": _i("§4.2.20", "EF.WebRTCURI"),
+    "mud_mid_config_data": _i("§4.2.21", "EF.MuDMiDConfigData"),
+}
+
+# SMS over IP needs the ISIM's own SMS files only with the SMS services on too (pySim's tuples).
+IST_SERVICE_PAIRS: dict[tuple[str, str], tuple[Need, ...]] = {
+    ("sms", "sm_over_ip"): _i("§4.2.12, §4.2.13", "EF.SMS", "EF.SMSS"),
+    ("smsr", "sm_over_ip"): _i("§4.2.14", "EF.SMSR"),
+}
+IST_SERVICE_FILES["sm_over_ip"] = _i("§4.2.15", "EF.SMSP")
+
+
+def _add(out: dict[str, Need], on: set[str], single: dict[str, tuple[Need, ...]],
+         pairs: dict[tuple[str, str], tuple[Need, ...]]) -> None:
+    for name, needs in single.items():
         if name in on:
             for n in needs:
                 out.setdefault(n.path, n)
-    for (a, b), needs in SERVICE_PAIRS.items():
+    for (a, b), needs in pairs.items():
         if a in on and b in on:
             for n in needs:
                 out.setdefault(n.path, n)
+
+
+def needed(services: Iterable[str], ist: Iterable[str] | None = None) -> list[Need]:
+    """Mandatory files and the files `services` need, each path once, in table order; with `ist` (the image
+    has an ISIM, these IST services on) the ISIM's mandatory files and the files of its services too."""
+    out: dict[str, Need] = {n.path: n for n in MANDATORY}
+    _add(out, set(services), SERVICE_FILES, SERVICE_PAIRS)
+    if ist is not None:
+        out.update({n.path: n for n in ISIM_MANDATORY if n.path not in out})
+        _add(out, set(ist), IST_SERVICE_FILES, IST_SERVICE_PAIRS)
     return list(out.values())
 
 
@@ -158,6 +212,10 @@ def service_needs(service: str) -> tuple[Need, ...]:
     return SERVICE_FILES.get(service, ())
 
 
-def missing_files(services: Iterable[str], paths: Container[str]) -> list[Need]:
-    """What a card holding `paths` lacks for a conforming image with `services` on."""
-    return [n for n in needed(services) if n.path not in paths]
+def ist_service_needs(service: str) -> tuple[Need, ...]:
+    return IST_SERVICE_FILES.get(service, ())
+
+
+def missing_files(services: Iterable[str], paths: Container[str], ist: Iterable[str] | None = None) -> list[Need]:
+    """What a card holding `paths` lacks for a conforming image with `services` (and an ISIM with `ist`) on."""
+    return [n for n in needed(services, ist) if n.path not in paths]

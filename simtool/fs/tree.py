@@ -1,6 +1,6 @@
-"""The one declaration of the card's file system: MF, DF.TELECOM, DF.GSM, ADF.USIM and the plan DF.
+"""The one declaration of the card's file system: MF, DF.TELECOM, DF.GSM, ADF.USIM, ADF.ISIM and the plan DF.
 
-FIDs and SFIs from TS 102 221 §13, TS 31.102 §4.2 and TS 51.011 §10 (specfacts §3); sizes are our
+FIDs and SFIs from TS 102 221 §13, TS 31.102 §4.2, TS 31.103 §4.2 and TS 51.011 §10 (specfacts §3, §14); sizes are our
 emulated card's (a card model may resize files). Access sets follow TS 31.102 where it gives them,
 with ADM1 added to every read set so the flasher can read back under ADM (DESIGN.md §5).
 """
@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from simtool.encoding import efs as C
 from simtool.encoding import efs_5gs as G
+from simtool.encoding import efs_isim as I
 from simtool.encoding import efs_usim_extra as X
 from simtool.encoding.codec import Codec
 from simtool.fs.access import ADM, ALW, NEVER, PIN2_OR_ADM, PIN_OR_ADM, AccessSet
 from simtool.fs.model import DF, EF
 
 USIM_AID = bytes.fromhex("A0000000871002FFFFFFFF8907090000")
+# TS 31.103: RID A000000087 + application code 1004; the rest (country FFFF, provider FFFF, 89 07 09 00 00)
+# as on the USIM, which is how sysmocom's cards carry it (a sysmoISIM-SJA2's EF.DIR, specfacts §14).
+ISIM_AID = bytes.fromhex("A0000000871004FFFFFFFF8907090000")
 PLAN_DF_FID = 0x7F4A  # '7F4X': administrative range of TS 102 221 §8.6, used by no standard DF
 
 
@@ -125,6 +129,30 @@ USIM = DF(
     ),
 )
 
+# ADF.ISIM (TS 31.103 §4.2): the IMS identities and the IMS AKA context (AUTHENTICATE P2 = 81). Sizes as
+# on a sysmoISIM-SJA2 (pySim's card-sanitizer backup of one), which our emulated card shares. FID FF01 is
+# that card's too; an ADF is reached by AID (or 7FFF while current), never by its FID.
+ISIM = DF(
+    "ADF.ISIM",
+    0xFF01,
+    aid=ISIM_AID,
+    description="ISIM application (TS 31.103): IMS identities, IMS AKA",
+    children=(
+        EF("EF.IMPI", 0x6F02, I.IMPI, PIN_OR_ADM, ADM, size=128, sfi=0x02, description="IMS private user identity"),
+        EF("EF.DOMAIN", 0x6F03, I.DOMAIN, PIN_OR_ADM, ADM, size=50, sfi=0x05, description="home network domain name"),
+        lf("EF.IMPU", 0x6F04, I.IMPU_RECORD, 128, 8, read=PIN_OR_ADM, update=ADM, sfi=0x04,
+           description="IMS public user identities"),
+        EF("EF.AD", 0x6FAD, C.AD, ALW, ADM, size=3, sfi=0x03, description="administrative data"),
+        lf("EF.ARR", 0x6F06, C.ARR_RECORD, *_ARR_SIZE, read=ALW, update=ADM, sfi=0x06,
+           description="access rule reference"),
+        # Created with no service on (00): a card whose profile has no `ims` section must not offer all (FF).
+        EF("EF.IST", 0x6F07, I.IST, PIN_OR_ADM, ADM, size=3, sfi=0x07, initial=b"\x00",
+           description="ISIM service table"),
+        lf("EF.P-CSCF", 0x6F09, I.PCSCF_RECORD, 128, 8, read=PIN_OR_ADM, update=ADM,
+           description="P-CSCF addresses (IST services 1, 5)"),
+    ),
+)
+
 GSM = DF(
     "DF.GSM",
     0x7F20,
@@ -185,6 +213,7 @@ MF = DF(
         TELECOM,
         GSM,
         USIM,
+        ISIM,
         PLAN,
     ),
 )

@@ -10,10 +10,15 @@ from simtool.commands import uicc
 from simtool.commands.apdu import Response
 from simtool.crypto import aka, gsm
 from simtool.errors import CardError
+from simtool.fs.tree import ISIM_AID, USIM_AID
 from simtool.transport.base import Reader
 
 DEFAULT_AMF = bytes.fromhex("8000")  # separation bit set, as EPS/5G networks send it
-USIM_AID_PREFIX = bytes.fromhex("A0000000871002")
+USIM_AID_PREFIX = USIM_AID[:7]  # RID A000000087 + 1002: selected right-truncated, whatever the card's tail
+ISIM_AID_PREFIX = ISIM_AID[:7]  # RID + 1004 (TS 31.103)
+# The applications AKA runs in: the USIM's 3G/EPS context and the ISIM's IMS AKA (both AUTHENTICATE P2 81,
+# TS 31.102 §7.1.2 and TS 31.103 §7.1.2; the ISIM answers without Kc).
+APPS = {"usim": ("ADF.USIM", USIM_AID_PREFIX), "isim": ("ADF.ISIM", ISIM_AID_PREFIX)}
 
 
 class AuthFailure(CardError):
@@ -45,8 +50,16 @@ def send_authenticate(reader: Reader, rand: bytes, autn: bytes) -> Response:
 
 
 def select_usim(reader: Reader) -> None:
-    resp = reader.send(uicc.select_aid(USIM_AID_PREFIX, fcp=False))
-    resp.check("SELECT ADF.USIM")
+    select_app(reader, "usim")
+
+
+def select_app(reader: Reader, app: str) -> None:
+    """Select the application AKA runs in ("usim" or "isim") by its right-truncated AID."""
+    name, aid = APPS[app]
+    resp = reader.send(uicc.select_aid(aid, fcp=False))
+    if resp.sw == 0x6A82:
+        raise CardError(f"{reader.name}: the card has no {name} (SELECT by AID {aid.hex().upper()}: 6A82)")
+    resp.check(f"SELECT {name}")
 
 
 def authenticate(reader: Reader, alg: aka.Algorithm, sqn: int | None = None, amf: bytes = DEFAULT_AMF,

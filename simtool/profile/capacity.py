@@ -7,7 +7,7 @@ validation without a model (`load_profile(path)`) judges against the card the te
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from simtool.errors import InputError
@@ -15,6 +15,10 @@ from simtool.errors import InputError
 if TYPE_CHECKING:
     from simtool.fs.cardmodel import CardModel
     from simtool.fs.model import EF
+
+
+# {file name: (bytes of the body or of one record, records)} of our emulated card's ADF.ISIM
+DEFAULT_ISIM = {"EF.IMPI": (128, 1), "EF.DOMAIN": (50, 1), "EF.IMPU": (128, 8), "EF.P-CSCF": (128, 8)}
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,8 @@ class Capacities:
     plan_def_bytes: int = 192  # EF.PLAN_DEF: the plan's TLVs, names and top-up URL included
     suci_calc_info_bytes: int = 128  # DF.5GS/EF.SUCI_Calc_Info: the scheme list and the public keys
     usim_computes_suci: bool = False  # the card model conceals the SUPI itself (UST service 125)
+    # ADF.ISIM (TS 31.103): the identity files' bytes, and records of the record files (None: no ISIM)
+    isim: dict[str, tuple[int, int]] | None = field(default_factory=lambda: dict(DEFAULT_ISIM), compare=False)
     model: str = "simtool-emu"  # the card model these numbers are of, named in errors
     paths: frozenset[str] = field(default_factory=frozenset, compare=False)  # its files; empty: not checked
 
@@ -94,7 +100,9 @@ def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
         ecc_counts.append(usim_ecc.record_count)
     if (gsm_ecc := size("MF/DF.GSM/EF.ECC")) is not None:
         ecc_counts.append(gsm_ecc // 3)
-    return Capacities.from_sizes(
+    isim = {name: (f.record_length, f.record_count) if f.is_record else (f.size, 1)
+            for name in DEFAULT_ISIM if (f := ef(f"MF/ADF.ISIM/{name}")) is not None}
+    caps = Capacities.from_sizes(
         oplmnwact=size(f"{usim}/EF.OPLMNwACT"),
         hplmnwact=size(f"{usim}/EF.HPLMNwAcT"),
         fplmn=size(f"{usim}/EF.FPLMN"),
@@ -108,3 +116,4 @@ def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
         model=(model or DEFAULT_MODEL).name,
         paths=frozenset(fs.entries),
     )
+    return replace(caps, isim=isim if len(isim) == len(DEFAULT_ISIM) else None)

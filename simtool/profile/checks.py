@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from simtool.encoding import efs_isim
 from simtool.encoding.efs import PLAN_DEFINITION
-from simtool.encoding.services import UST_BY_NAME
+from simtool.encoding.services import IST_BY_NAME, UST_BY_NAME
 from simtool.encoding.types import EncodeError
-from simtool.fs.conformance import service_needs
+from simtool.fs.conformance import ist_service_needs, service_needs
 
-from . import fit, rules, schema
+from . import fit, ims, rules, schema
 from . import suci as suci_rules
 from .capacity import Capacities
 from .yamlsrc import Path
@@ -91,6 +92,7 @@ def cross_check(
     _model_holds_services(data, caps, out)
     _plan_names(data, out)
     _plan_size(data, caps, out)
+    _ims(data, caps, out)
     name = data.get("name")
     if file_stem and isinstance(name, str) and name != file_stem:
         out.warn(("name",), f"{name!r} differs from the file name {file_stem!r}")
@@ -327,3 +329,55 @@ def _plan_size(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
         out.error(("plan", "names"), f"the plan's definition takes {size} bytes with these names, the card "
                   f"model's EF.PLAN_DEF holds {caps.plan_def_bytes}: shorten the names or the top-up URL "
                   "(a name with a character outside the GSM 7-bit alphabet takes 2 bytes a character)")
+
+
+PCSCF_SERVICES = ("pcscf_address", "pcscf_discovery_local_breakout")  # IST 1, 5: the terminal reads EF.P-CSCF
+
+
+def _ims(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
+    """The ISIM: the model must have one (with the files of the IST services on), P-CSCFs go with their
+    service, and the identities fit the model's files for the longest IMSI and MSISDN a card can have."""
+    section = data.get("ims")
+    if not isinstance(section, dict):
+        return
+    if caps.isim is None:
+        out.error(("ims",), f"card model {caps.model} has no ISIM (MF/ADF.ISIM)")
+        return
+    services = [s for s in _list(section, "services") if isinstance(s, str)]
+    for i, s in enumerate(services):
+        lacking = [n for n in ist_service_needs(s) if caps.paths and n.path not in caps.paths]
+        if lacking:
+            files = ", ".join(f"{n.path} ({n.clause})" for n in lacking)
+            out.error(("ims", "services", i), f"ISIM service {s!r} (IST {IST_BY_NAME.get(s, '?')}) needs {files}; "
+                      f"card model {caps.model} does not hold {'it' if len(lacking) == 1 else 'them'}")
+    pcscf = _list(section, "pcscf")
+    if pcscf and not any(s in services for s in PCSCF_SERVICES):
+        out.error(("ims", "pcscf"), "P-CSCF addresses are read only with ISIM service 'pcscf_address' (IST 1) "
+                  "or 'pcscf_discovery_local_breakout' (IST 5); add one to ims.services")
+    for s in PCSCF_SERVICES:
+        if s in services and not pcscf:
+            out.error(("ims", "services", services.index(s)),
+                      f"ISIM service {s!r} (IST {IST_BY_NAME[s]}) promises EF.P-CSCF addresses; ims.pcscf is empty")
+    home = data.get("home_plmn")
+    if not isinstance(home, dict) or _plmn(home) is None:
+        return
+    try:
+        worst = ims.identities(section, home["mcc"], home["mnc"], ims.WORST_CASE["imsi"], ims.WORST_CASE["msisdn"])
+    except (ValueError, TypeError, AttributeError):
+        return  # malformed templates: the schema reports them
+    targets = (("impi", "EF.IMPI", efs_isim.IMPI, [worst["impi"]]), ("domain", "EF.DOMAIN", efs_isim.DOMAIN,
+             [worst["domain"]]), ("impu", "EF.IMPU", efs_isim.IMPU_RECORD, worst["impu"]),
+             ("pcscf", "EF.P-CSCF", efs_isim.PCSCF_RECORD, worst["pcscf"]))
+    for key, name, codec, values in targets:
+        size, records = caps.isim[name]
+        if len(values) > records:
+            out.error(("ims", key), f"{_entries(len(values))}; the card model's {name} holds {records}")
+        for i, value in enumerate(values):
+            try:
+                n = len(codec.encode(value))
+            except (EncodeError, ValueError):
+                continue  # reported by the schema
+            if n > size:
+                where = ("ims", key, i) if key in ("impu", "pcscf") else ("ims", key)
+                out.error(where, f"{value!r} takes {n} bytes (with a 15-digit IMSI/MSISDN); the card model's "
+                          f"{name} holds {size}")

@@ -18,6 +18,7 @@ from simtool.fs.model import EF
 from simtool.profile import suci as suci_rules
 from simtool.profile.capacity import capacities_for_model
 from simtool.profile.fit import FITTABLE, Fitted, fit_list
+from simtool.profile.ims import identities
 
 if TYPE_CHECKING:
     from simtool.profile.identity import Identity
@@ -213,6 +214,27 @@ def _df_5gs(profile: Profile) -> dict[str, Any]:
     }
 
 
+def isim_values(profile: Profile, identity: Identity, model: CardModel) -> dict[str, Any]:
+    """ADF.ISIM's files when the profile has an `ims` section (else none: the ISIM keeps what it has).
+    Raises ValueError when an identity template needs what this card's identity lacks."""
+    if profile.ims is None:
+        return {}
+    isim = "MF/ADF.ISIM"
+    ims = identities(profile.ims.model_dump(), profile.home_plmn.mcc, profile.home_plmn.mnc, identity.imsi,
+                     identity.msisdn)
+    ad: dict[str, Any] = {"ue_operation_mode": profile.ue_operation_mode, "ciphering_indicator": False}
+    if isim + "/EF.AD" in model.fs and model.fs[isim + "/EF.AD"].ef.size >= 4:
+        ad["mnc_length"] = len(profile.home_plmn.mnc)
+    return {
+        f"{isim}/EF.IMPI": ims["impi"],
+        f"{isim}/EF.DOMAIN": ims["domain"],
+        f"{isim}/EF.IMPU": ims["impu"],
+        f"{isim}/EF.AD": ad,
+        f"{isim}/EF.IST": list(profile.ims.services),
+        f"{isim}/EF.P-CSCF": ims["pcscf"],
+    }
+
+
 def render(profile: Profile, identity: Identity, model: CardModel | str | None = None) -> CardImage:
     """Encode every file for `model` (our emulated card's by default). Raises InputError on misfit."""
     if isinstance(model, str):
@@ -222,6 +244,10 @@ def render(profile: Profile, identity: Identity, model: CardModel | str | None =
     image = CardImage(model)
     errors = []
     values = file_values(profile, identity)
+    try:
+        values.update(isim_values(profile, identity, model))
+    except ValueError as e:
+        raise InputError(f"MF/ADF.ISIM: {e} (card {identity.iccid})") from None
     # K/OPc and the PINs: in the files, and the coding, of this card family (its secret layout).
     pins = {"pin1": identity.pin1, "puk1": identity.puk1, "pin2": identity.pin2, "puk2": identity.puk2}
     values.update(model.secrets.secret_files(identity.ki, identity.opc, "milenage", pins,

@@ -16,8 +16,9 @@ from typing import Annotated, Literal, TypeVar
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
-from simtool.encoding.services import EST_BY_NAME, UST_BY_NAME, UST_SERVICES
+from simtool.encoding.services import EST_BY_NAME, IST_BY_NAME, UST_BY_NAME, UST_SERVICES
 
+from . import ims as ims_names
 from . import rules
 
 UeOperationMode = Literal[
@@ -302,6 +303,38 @@ class Plan(_Model):
     ambr: Ambr | None = None  # the network side's rates (`batch decrypt --format open5gs`)
 
 
+def _ist_service(value: str) -> str:
+    if value in IST_BY_NAME:
+        return value
+    near = difflib.get_close_matches(value, list(IST_BY_NAME), n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else " (see simtool.encoding.services.IST_SERVICES)"
+    raise ValueError(f"unknown ISIM service {value!r}{hint}")
+
+
+def _checked(problem: Callable[[str], str | None]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        found = problem(value)
+        if found:
+            raise ValueError(found)
+        return value
+
+    return check
+
+
+class Ims(_Model):
+    """The ISIM (TS 31.103), for VoLTE/IMS: home domain, identities and P-CSCFs. Left out, each is what TS
+    23.003 derives from the card's IMSI (`simtool.profile.ims`); given, the identities are templates with
+    `{imsi}`, `{msisdn}` and `{domain}`, filled in per card."""
+
+    domain: Annotated[str, AfterValidator(_checked(ims_names.fqdn_problem))] | None = None
+    impi: Annotated[str, AfterValidator(_checked(ims_names.impi_problem))] | None = None
+    impu: Annotated[list[Annotated[str, AfterValidator(_checked(ims_names.impu_problem))]],
+                    AfterValidator(_no_duplicates)] = []
+    pcscf: Annotated[list[Annotated[str, AfterValidator(_checked(ims_names.pcscf_problem))]],
+                     AfterValidator(_no_duplicates)] = []
+    services: Annotated[list[Annotated[str, AfterValidator(_ist_service)]], AfterValidator(_no_duplicates)] = []
+
+
 FitPolicy = Literal["error", "truncate"]
 
 
@@ -374,6 +407,7 @@ class Profile(_Model):
     emergency_numbers: list[EmergencyNumber] = []
     services: Annotated[list[ServiceName], Field(min_length=1)]
     suci: Suci | None = None  # EF.SUCI_Calc_Info and EF.Routing_Indicator (UST service 124)
+    ims: Ims | None = None  # an ISIM on the card (ADF.ISIM); without it the ISIM files are left as they are
     plan: Plan
 
     _source_name: str = PrivateAttr(default="")
@@ -444,6 +478,7 @@ __all__ = [
     "EmergencyCategory",
     "EmergencyNumber",
     "Fit",
+    "Ims",
     "Plan",
     "Plmn",
     "PlmnWithAct",

@@ -58,9 +58,15 @@ def fid_path(path: str) -> bytes:
     return b"".join(f.to_bytes(2, "big") for f in fids)
 
 
+def select_adf(card: Card, adf_path: str) -> None:
+    aid = FS[adf_path].df.aid
+    assert aid is not None
+    assert sw(card, bytes([0x00, 0xA4, 0x04, 0x0C, len(aid)]) + aid) == 0x9000
+
+
 def select_path(card: Card, path: str, fcp: bool = False) -> int:
-    """SELECT by path from the MF; files under an ADF need the ADF selected (active) first."""
+    """SELECT by path from the MF; files under an ADF need that ADF selected (active) first."""
     if "/ADF." in path:
-        select_usim(card)
+        select_adf(card, "/".join(path.split("/")[:2]))
     p = fid_path(path)
     return sw(card, bytes([0x00, 0xA4, 0x08, 0x04 if fcp else 0x0C, len(p)]) + p)

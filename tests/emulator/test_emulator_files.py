@@ -164,8 +164,8 @@ def test_search_record(card: Card) -> None:
 
 def test_search_record_t1(card1: Card) -> None:
     assert sw(card1, "00A4000C022F00") == 0x9000
-    assert tx(card1, "00A20104 01 61 00") == (h("01"), 0x9000)
-    assert tx(card1, "00A20104 01 61") == (b"", 0x6101)  # no Le: 61xx
+    assert tx(card1, "00A20104 01 61 00") == (h("0102"), 0x9000)  # EF.DIR: the USIM's and the ISIM's templates
+    assert tx(card1, "00A20104 01 61") == (b"", 0x6102)  # no Le: 61xx
 
 
 # --- access enforcement over the whole model ---------------------------------------------------------

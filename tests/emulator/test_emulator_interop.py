@@ -95,7 +95,8 @@ def test_pysim_card_init_t0(pcard: Card) -> None:
     app = h("61 18 4F10") + USIM_AID + h("50 04") + b"USIM"
     assert s == 0x9000 and rec == app + b"\xff" * (rec_len - len(app))
     rec, s = tx(pcard, bytes([0x00, 0xB2, 0x02, 0x04, rec_len]))
-    assert s == 0x9000 and rec == b"\xff" * rec_len
+    isim = h("61 18 4F10 A0000000871004FFFFFFFF8907090000 50 04") + b"ISIM"
+    assert s == 0x9000 and rec == isim + b"\xff" * (rec_len - len(isim))
 
     for absent in (
         "00A4040410A0000005591010FFFFFFFF8900000100",  # ISD-R
@@ -103,13 +104,13 @@ def test_pysim_card_init_t0(pcard: Card) -> None:
         "00A4040408A000000003000000",  # GlobalPlatform ISD
         "00A4040409A00000015141434C00",  # ARA-M
         "00A4040407A000000087100A",
-        "00A4040407A0000000871004",  # ISIM
         "00A4040407A000000087100B",
         "00A40004027FE0",
         "00A40004027F25",
     ):
         assert tx(pcard, absent) == (b"", 0x6A82), absent
     assert tx(pcard, "00A40004027F20")[1] >> 8 == 0x61  # DF.GSM: pySim reports "UICC add-on SIM"
+    assert fcp_tags(t0_select(pcard, "00A4040407A0000000871004"))[0x84] == h("A0000000871004FFFFFFFF8907090000")
 
 
 @pytest.mark.parametrize("personalized_card", [PROFILE], indirect=True)
@@ -203,7 +204,8 @@ def test_pysim_export_and_replay(pcard: Card) -> None:
         adf = next((p for p in entry.parents if p.aid is not None), None)
         assert sw(pcard, "00A4000C023F00") == 0x9000
         if adf is not None:
-            assert sw(pcard, "00A4040C10" + USIM_AID.hex()) == 0x9000
+            assert adf.aid is not None
+            assert sw(pcard, bytes([0x00, 0xA4, 0x04, 0x0C, len(adf.aid)]) + adf.aid) == 0x9000
         fids = [p.fid for p in entry.parents[1:] if p.aid is None] + [ef.fid]
         for fid in fids[:-1]:
             assert sw(pcard, bytes([0x00, 0xA4, 0x00, 0x0C, 0x02]) + fid.to_bytes(2, "big")) == 0x9000

@@ -119,7 +119,14 @@ def test_select_forms(card: Card) -> None:
     assert sw(card, "00A4000C023F00") == 0x9000
     assert sw(card, "00A4040C07A0000000871002") == 0x9000
     assert card.selection()["df"] == "MF/ADF.USIM"
-    assert sw(card, "00A4040C07A0000000871004") == 0x6A82  # ISIM: not on this card
+    assert sw(card, "00A4040C07A0000000871004") == 0x9000  # the ISIM (TS 31.103), by its truncated AID
+    assert card.selection()["app"] == "MF/ADF.ISIM"
+    assert sw(card, "00A4000C023F00") == 0x9000
+    assert sw(card, "00A4000C027FFF") == 0x9000  # 7FFF: the application active now
+    assert card.selection()["df"] == "MF/ADF.ISIM"
+    assert sw(card, "00A4040C06A00000008710") == 0x9000  # a prefix of both AIDs: the first in EF.DIR order
+    assert card.selection()["app"] == "MF/ADF.USIM"
+    assert sw(card, "00A4040C07A0000000871005") == 0x6A82  # no such application
     assert sw(card, "00A4000C023F00") == 0x9000
     assert sw(card, "00A4000C027FFF") == 0x9000
     assert card.selection()["df"] == "MF/ADF.USIM"

@@ -25,7 +25,8 @@ def test_blank_card_has_every_ef_of_the_model_erased() -> None:
                "MF/ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": "FF" * 8 + "07",
                # DF.5GS location files: no 5G-GUTI, "not updated", as a sysmoISIM-SJA2 is shipped
                "MF/ADF.USIM/DF.5GS/EF.5GS3GPPLOCI": "FF" * 19 + "01",
-               "MF/ADF.USIM/DF.5GS/EF.5GSN3GPPLOCI": "FF" * 19 + "01"}
+               "MF/ADF.USIM/DF.5GS/EF.5GSN3GPPLOCI": "FF" * 19 + "01",
+               "MF/ADF.ISIM/EF.IST": "000000"}  # no ISIM service offered before a profile says so
     for entry in FS.efs():
         body = state.files[entry.path]
         assert len(body) == entry.ef.body_size, entry.path
@@ -58,9 +59,11 @@ def test_blank_card_dir_and_arr() -> None:
     body = bytes(state.files["MF/EF.DIR"])
     records = [body[i : i + ef_dir.record_length] for i in range(0, len(body), ef_dir.record_length)]
     assert C.DIR_RECORD.decode(records[0]) == {"aid": FS["MF/ADF.USIM"].df.aid, "label": "USIM"}
-    assert all(r == b"\xff" * ef_dir.record_length for r in records[1:])
+    assert C.DIR_RECORD.decode(records[1]) == {"aid": bytes.fromhex("A0000000871004FFFFFFFF8907090000"),
+                                               "label": "ISIM"}
+    assert all(r == b"\xff" * ef_dir.record_length for r in records[2:])
     rules = FS.arr_rules()
-    for path in ("MF/EF.ARR", "MF/ADF.USIM/EF.ARR"):
+    for path in ("MF/EF.ARR", "MF/ADF.USIM/EF.ARR", "MF/ADF.ISIM/EF.ARR"):
         ef = FS[path].ef
         body = bytes(state.files[path])
         decoded = [C.ARR_RECORD.decode(body[i : i + ef.record_length])

@@ -74,10 +74,15 @@ def test_the_test_profile_is_the_shipped_one_but_for_its_suci_section() -> None:
     shipped = (ROOT / "profiles" / "kpn-wechat-1gb-15d.yaml").read_text(encoding="utf-8")
     test = TEST_PROFILE.read_text(encoding="utf-8")
 
-    def outside(text: str) -> str:
-        head, _, rest = text.partition("suci:\n")
-        head = head.rsplit("\n# SUCI", 1)[0]
-        return head + rest[rest.index("\nplan:"):]
+    def outside(text: str) -> str:  # the text without the suci section and the comment above it
+        lines = text.splitlines(keepends=True)
+        start = end = lines.index("suci:\n")
+        while start > 0 and lines[start - 1].startswith("#"):
+            start -= 1
+        end += 1
+        while end < len(lines) and lines[end].startswith("  "):
+            end += 1
+        return "".join(lines[:start] + lines[end:])
 
     assert outside(test).replace("-suci\n", "\n", 1) == outside(shipped)
     for name in ("hn-profile-a-id1.key", "hn-profile-b-id2.key"):
@@ -113,10 +118,12 @@ def test_a_card_flashed_with_test_keys_lets_a_suci_round_trip(tmp_path: Path, mo
 
 
 def _variant(tmp_path: Path, suci_block: str, services_extra: str = "") -> Path:
-    text = TEST_PROFILE.read_text(encoding="utf-8")
-    head, _, rest = text.partition("suci:\n")
-    rest = rest[rest.index("\nplan:"):]
-    text = head + suci_block + rest
+    lines = TEST_PROFILE.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = end = lines.index("suci:\n")
+    end += 1
+    while end < len(lines) and lines[end].startswith("  "):
+        end += 1
+    text = "".join(lines[:start]) + suci_block + "".join(lines[end:])
     if services_extra:
         text = text.replace("  - uac_access_identities", services_extra + "\n  - uac_access_identities")
     p = tmp_path / "kpn-wechat-1gb-15d-suci.yaml"

@@ -19,6 +19,7 @@ from tests.models.models_helpers import (
     EMU,
     EMU_KEY,
     EMU_PINS,
+    ISIM_KEY,
     KEY_2G,
     SHIPPED_SQN,
     SJA2,
@@ -101,14 +102,17 @@ def test_sja2_secret_files_are_the_vendor_files() -> None:
     k, opc = "1898d827f70120d33b3e7462ee5fd6fe", "6ca53d7a0a804561646816d7b0c702fb"
     files = _encode(SJA2, SJA2.secrets.secret_files(bytes.fromhex(k), bytes.fromhex(opc), "milenage", PINS,
                                                     pin1_enabled=False, pin2_enabled=True))
-    assert set(files) == {CHV1, CHV2, KEY_2G, USIM_KEY}  # never ADM1 (the vendor's), never the SQN file
+    # never ADM1 (the vendor's), never the SQN files; the ISIM's own key file (AF20 in ADF.ISIM) too, as
+    # pySim-prog writes it on this card
+    assert set(files) == {CHV1, CHV2, KEY_2G, USIM_KEY, ISIM_KEY}
     assert files[CHV1] == CHV1_VECTOR  # PIN1 1234 disabled, 3/3, PUK 12345678 10/10
     assert files[CHV2] == sja2_chv("0000", "87654321", disabled=False)
     assert files[USIM_KEY] == SJA2_MILENAGE + b"\xff" * 34
     assert files[KEY_2G] == SJA2_MILENAGE  # the same cfg ‖ K ‖ OPc layout, 33 bytes
+    assert files[ISIM_KEY] == SJA2_MILENAGE  # likewise: the real card's ISIM AF20 is 33 bytes
     tuak = SJA2.secrets.secret_files(bytes(range(16)), bytes(range(0x10, 0x30)), "tuak",
                                      tuak={"mac_len": 16, "res_len": 16, "iterations": 4})
-    assert set(tuak) == {USIM_KEY}  # the 2G file has no TUAK layout
+    assert set(tuak) == {USIM_KEY}  # the 2G and the ISIM files have no TUAK layout
     assert C.SJA2_USIM_AUTH_KEY.encode(tuak[USIM_KEY], 67) == SJA2_TUAK + b"\xff" * 16
 
 
