@@ -1274,10 +1274,11 @@ SJA2_USIM_SQN = Codec(
 
 def all_codecs() -> list[Codec]:
     from simtool.encoding import (
+        efs_5gs,  # DF.5GS (TS 31.102 §4.4.11)
         efs_gsm,  # DF.GSM's own files (TS 51.011 §10.3)
         efs_isim,  # ADF.ISIM (TS 31.103)
         efs_usim_extra,  # the files the conformance table added, declared apart
     )
 
     return ([v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()
-            + efs_isim.all_codecs() + efs_gsm.all_codecs())
+            + efs_5gs.all_codecs() + efs_isim.all_codecs() + efs_gsm.all_codecs())

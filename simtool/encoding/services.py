@@ -136,6 +136,7 @@ UST_SERVICES: dict[int, str] = {
     127: "control_plane_sor",
     128: "call_control_pdu_session",
     129: "5gs_operator_plmn_list",
+    130: "supi_nai",  # known so a card's UST decodes by name; profiles may not set it (the SUPI is the IMSI)
 }
 
 EST_SERVICES: dict[int, str] = {

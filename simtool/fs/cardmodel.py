@@ -368,6 +368,10 @@ class CardModel:
     secrets: SecretLayout = field(default_factory=EmuSecrets)
     other_atrs: tuple[bytes, ...] = ()  # further ATRs the family answers with (firmware versions)
     protocols: tuple[str, ...] = ("T=0", "T=1")
+    # Whether the USIM conceals the SUPI itself (UST service 125, TS 31.102 §4.4.11.8: then EF.SUCI_Calc_Info
+    # is not available to the ME). Neither model does: with 124 on and 125 off the handset calculates the SUCI
+    # from EF.SUCI_Calc_Info (TS 33.501 §6.12.2), so a profile may not turn 125 on.
+    usim_computes_suci: bool = False
 
     @cached_property
     def fs(self) -> FileSystem:
@@ -436,6 +440,7 @@ SIMTOOL_EMU = CardModel(
     atr_t0=_atr("T=0"),
     atr_t1=_atr("T=1"),
     extra_files={"MF": (tree.AUTH_KEY, tree.PINS)},
+    usim_computes_suci=False,  # the handset calculates the SUCI (UST 124 on, 125 off)
 )
 
 _U, _G, _T, _I = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM", "MF/ADF.ISIM"
@@ -484,7 +489,15 @@ SYSMOISIM_SJA2 = CardModel(
         f"{_G}/EF.FPLMN": 12,
         f"{_G}/EF.PLMNsel": 36,  # as many PLMNs as EF.OPLMNwAcT (12)
         "MF/EF.DIR": (43, 8),  # SJA2
+        # DF.5GS: the card holds all nine files (and EF.SUPI_NAI, 100 bytes, which simtool leaves alone);
+        # these two differ from our tree's sizes, the other seven match.
+        f"{_U}/DF.5GS/EF.5GS3GPPNSC": (64, 1),  # SJA2
+        f"{_U}/DF.5GS/EF.5GSN3GPPNSC": (64, 1),  # SJA2
+        f"{_U}/DF.5GS/EF.SUCI_Calc_Info": 100,  # SJA2
     },
+    # The SUCI is calculated by the handset (UST 124 on, 125 off): nothing in the sources we have says the
+    # card's OS conceals it itself.
+    usim_computes_suci=False,
 )
 
 # --- eSIM profile packages (TCA Interoperable Format) ---------------------------------------------------

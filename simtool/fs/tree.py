@@ -8,6 +8,7 @@ with ADM1 added to every read set so the flasher can read back under ADM (DESIGN
 from __future__ import annotations
 
 from simtool.encoding import efs as C
+from simtool.encoding import efs_5gs as F5
 from simtool.encoding import efs_gsm as G
 from simtool.encoding import efs_isim as I
 from simtool.encoding import efs_usim_extra as X
@@ -38,6 +39,37 @@ GSM_ACCESS = DF(
            description="GSM ciphering key Kc and its sequence number"),
         EF("EF.KcGPRS", 0x4F52, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, sfi=0x02, initial=X.KC.vectors[0].data,
            description="GPRS ciphering key and its sequence number"),
+    ),
+)
+
+# DF.5GS (TS 31.102 §4.4.11, 5FC0 under ADF.USIM): the 5G files, each turned on by its UST service
+# (conformance.SERVICE_FILES). SFIs are the FIDs' low byte. Sizes are a sysmoISIM-SJA2's (pySim's card-sanitizer
+# backup of one), but the NSC records (57, the spec's minimum here; 64 on that card) and SUCI_Calc_Info (128 here,
+# room for a profile B key uncompressed beside a profile A key; 100 on that card). EF.SUPI_NAI (4F09, service
+# 130) is not declared: the SUPI is the IMSI, and with 130 on EF.IMSI would have to go.
+DF_5GS = DF(
+    "DF.5GS",
+    0x5FC0,
+    description="5GS files (TS 31.102 §4.4.11)",
+    children=(
+        EF("EF.5GS3GPPLOCI", 0x4F01, F5.LOCI_5GS, PIN_OR_ADM, PIN_OR_ADM, size=20, sfi=0x01,
+           initial=F5.LOCI_5GS.vectors[0].data, description="5GS 3GPP location information (UST service 122)"),
+        EF("EF.5GSN3GPPLOCI", 0x4F02, F5.LOCI_5GS, PIN_OR_ADM, PIN_OR_ADM, size=20, sfi=0x02,
+           initial=F5.LOCI_5GS.vectors[0].data, description="5GS non-3GPP location information (service 122)"),
+        lf("EF.5GS3GPPNSC", 0x4F03, F5.NSC_5GS_RECORD, 57, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x03,
+           description="5GS 3GPP access NAS security context (service 122)"),
+        lf("EF.5GSN3GPPNSC", 0x4F04, F5.NSC_5GS_RECORD, 57, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x04,
+           description="5GS non-3GPP access NAS security context (service 122)"),
+        EF("EF.5GAUTHKEYS", 0x4F05, F5.AUTH_KEYS_5G, PIN_OR_ADM, PIN_OR_ADM, size=68, sfi=0x05,
+           description="5G authentication keys K_AUSF, K_SEAF (service 123)"),
+        EF("EF.UAC_AIC", 0x4F06, F5.UAC_AIC, PIN_OR_ADM, ADM, size=4, sfi=0x06,
+           description="UAC access identities configuration (service 126)"),
+        EF("EF.SUCI_Calc_Info", 0x4F07, F5.SUCI_CALC_INFO, PIN_OR_ADM, ADM, size=128, sfi=0x07,
+           description="SUCI calculation information: protection schemes, home network keys (service 124)"),
+        lf("EF.OPL5G", 0x4F08, F5.OPL5G_RECORD, 10, 10, read=PIN_OR_ADM, update=ADM, sfi=0x08,
+           description="5GS operator PLMN list (service 129)"),
+        EF("EF.Routing_Indicator", 0x4F0A, F5.ROUTING_INDICATOR, PIN_OR_ADM, ADM, size=4, sfi=0x0A,
+           description="routing indicator (service 124)"),
     ),
 )
 
@@ -94,6 +126,7 @@ USIM = DF(
         lf("EF.EPSNSC", 0x6FE4, X.EPSNSC_RECORD, 54, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x18,
            description="EPS NAS security context (UST service 85)"),
         GSM_ACCESS,
+        DF_5GS,
     ),
 )
 

@@ -16,6 +16,7 @@ from simtool.encoding.types import EncodeError
 from simtool.errors import InputError
 from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS, CardModel
 from simtool.fs.model import EF
+from simtool.profile import suci as suci_rules
 from simtool.profile.capacity import capacities_for_model
 from simtool.profile.fit import FITTABLE, Fitted, fit_list
 from simtool.profile.ims import identities
@@ -179,6 +180,7 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         f"{usim}/EF.EPSNSC": INITIAL,
         f"{usim}/DF.GSM-ACCESS/EF.Kc": INITIAL,
         f"{usim}/DF.GSM-ACCESS/EF.KcGPRS": INITIAL,
+        **_df_5gs(profile),
         "MF/DF.PLAN/EF.PLAN_DEF": {
             "plan_id": plan.id,
             "data_limit_bytes": plan.data_limit_bytes,
@@ -218,6 +220,24 @@ def gsm_copies(values: dict[str, Any]) -> dict[str, Any]:
         f"{gsm}/EF.Kc": INITIAL,
         f"{gsm}/EF.KcGPRS": INITIAL,
         f"{gsm}/EF.Phase": "phase2_plus",  # phase 2, profile download required: the card speaks SAT
+    }
+
+
+def _df_5gs(profile: Profile) -> dict[str, Any]:
+    """DF.5GS: location and security contexts as created (no 5G-GUTI, no keys), no MPS/MCS access
+    identities, no 5GS operator PLMN list, and the `suci` section (erased without one)."""
+    g = "MF/ADF.USIM/DF.5GS"
+    s = profile.suci
+    return {
+        f"{g}/EF.5GS3GPPLOCI": INITIAL,
+        f"{g}/EF.5GSN3GPPLOCI": INITIAL,
+        f"{g}/EF.5GS3GPPNSC": INITIAL,
+        f"{g}/EF.5GSN3GPPNSC": INITIAL,
+        f"{g}/EF.5GAUTHKEYS": INITIAL,
+        f"{g}/EF.UAC_AIC": {"multimedia_priority_service": False, "mission_critical_service": False},
+        f"{g}/EF.SUCI_Calc_Info": suci_rules.calc_info(s) if s else ERASED,
+        f"{g}/EF.OPL5G": [],
+        f"{g}/EF.Routing_Indicator": {"routing_indicator": s.routing_indicator} if s else ERASED,
     }
 
 
