@@ -51,10 +51,35 @@ def main() -> int:
             report(results[key])
         else:
             print(json.dumps(results[key], indent=2))
+    summary(results)
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
+
+
+def _verdict(value: float, target: float) -> str:
+    return "ok" if value >= target else "short"
+
+
+def summary(results: dict[str, object]) -> None:
+    """The targets of issue 14 side by side (a report, not a gate: the machine is noisy)."""
+    print("== targets")
+    emu = results.get("emulator_in_process")
+    if isinstance(emu, dict) and "apdu_per_s" in emu:
+        rate, target = emu["apdu_per_s"], emu["target"]
+        print(f"  {'Card.process, in process':30s} {rate:>9,} APDU/s (target >= {target:,}: {_verdict(rate, target)})")
+        print(f"  {'Reader over emu:':30s} {emu['reader_emu_apdu_per_s']:>9,} APDU/s")
+    else:
+        print(f"  {'Card.process, in process':30s} not measured: {emu}")
+    pcsc = results.get("pcsc")
+    if isinstance(pcsc, dict) and "reader_vs_raw" in pcsc:
+        ratio, target = pcsc["reader_vs_raw"], pcsc["reader_target"]
+        verdict = _verdict(ratio, target)
+        print(f"  {'Reader / raw pyscard, pcscd':30s} {ratio:>9.2f}x      (target >= {target}x: {verdict})")
+    else:
+        why = pcsc.get("skipped") or pcsc.get("error") if isinstance(pcsc, dict) else pcsc
+        print(f"  {'Reader / raw pyscard, pcscd':30s} not measured: {why}")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,12 @@ def proc_state(pid: int) -> ProcState | None:
     return ProcState("?", None)
 
 
+def pid_running(pid: int) -> bool:
+    """Process `pid` exists and is not a zombie (a killed child nobody reaped still answers signal 0)."""
+    st = proc_state(pid)
+    return st is not None and st.state not in ("Z", "X")
+
+
 def station_id() -> str:
     """A new id for a station in this process: ``host:pid:starttime:nonce`` (``host:pid:nonce`` without /proc)."""
     pid = os.getpid()

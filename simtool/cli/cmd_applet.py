@@ -211,7 +211,7 @@ def _with(exc: Exception, **details: Any) -> Exception:
 
 
 def cmd_ota_send(args: argparse.Namespace) -> int:
-    from simtool.commands.plan import format_bytes
+    from simtool.encoding.sizes import format_bytes
 
     tpdu = _read_hex(args.file)
     keys = _load_keys(args.ota_keys) if args.ota_keys else None

@@ -46,14 +46,14 @@ def cmd_files(args: argparse.Namespace) -> int:
     if args.json:
         emit_json({"model": args.model, "files": data})
         return 0
-    print(f"{'PATH':34} {'FID':4} {'SFI':3} {'STRUCTURE':12} {'SIZE':>9}  {'READ':10} UPDATE")
+    print(f"{'PATH':40} {'FID':4} {'SFI':3} {'STRUCTURE':12} {'SIZE':>9}  {'READ':10} UPDATE")
     for r in data:
         if r["structure"] in ("df", "adf"):
             extra = f"  AID {r['aid']}" if r.get("aid") else ""
-            print(f"{r['path']:34} {r['fid']:4} {'':3} {r['structure'].upper():12} {'':>9}{extra}")
+            print(f"{r['path']:40} {r['fid']:4} {'':3} {r['structure'].upper():12} {'':>9}{extra}")
             continue
         size = f"{r['record_count']}x{r['record_length']}" if r["record_length"] else str(r["size"])
         rd = "|".join(x.upper() for x in r["read"])
         up = "|".join(x.upper() for x in r["update"])
-        print(f"{r['path']:34} {r['fid']:4} {r['sfi'] or '-':3} {r['structure']:12} {size:>9}  {rd:10} {up}")
+        print(f"{r['path']:40} {r['fid']:4} {r['sfi'] or '-':3} {r['structure']:12} {size:>9}  {rd:10} {up}")
     return 0

@@ -11,12 +11,22 @@ from simtool.errors import EXIT_USAGE, InputError, SimtoolError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from simtool.cli import cmd_applet, cmd_batch, cmd_card, cmd_esim, cmd_files, cmd_hlr, cmd_pcsc, cmd_profile
+    from simtool.cli import (
+        cmd_applet,
+        cmd_batch,
+        cmd_card,
+        cmd_esim,
+        cmd_files,
+        cmd_hlr,
+        cmd_pcsc,
+        cmd_profile,
+        cmd_suci,
+    )
 
     p = argparse.ArgumentParser(prog="simtool", description="Personalize UICC/USIM cards.")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for mod in (cmd_profile, cmd_files, cmd_card, cmd_pcsc, cmd_batch, cmd_hlr, cmd_applet, cmd_esim):
+    for mod in (cmd_profile, cmd_files, cmd_card, cmd_pcsc, cmd_batch, cmd_hlr, cmd_applet, cmd_esim, cmd_suci):
         mod.register(sub)
     _add_verbose_everywhere(sub)
     return p

@@ -3,8 +3,9 @@ reads. Proactive commands are parsed, terminal responses and ENVELOPEs (menu sel
 SMS-PP data download) built, SMS-DELIVER TPDUs assembled; `Terminal` is a scriptable handset and
 `run_session` its fetch loop over any `send(Apdu) -> Response`.
 
-Written from the specification only: it shares no code with the card's side (`simtool.emulator.cat`),
-so each checks the other.
+Written from the specification only: it shares no protocol logic with the card's side
+(`simtool.emulator.cat`), so each checks the other; only the codings are common (COMPREHENSION-TLV in
+`encoding.ctlv`, GSM 7-bit in `encoding.gsm7`, alpha fields, status words).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 
 from simtool.commands import uicc
 from simtool.commands.apdu import Apdu, Response
+from simtool.encoding.ctlv import CtlvError, ctlv, parse_ctlv
+from simtool.encoding.gsm7 import from_septets, unpack
+from simtool.encoding.tlv import tlv
 from simtool.encoding.types import alpha_decode
 from simtool.errors import CardError, InputError
 
@@ -60,75 +64,11 @@ class CatError(CardError):
 
 
 def _tlv(tag: int, value: bytes) -> bytes:
-    n = len(value)
-    return bytes([tag]) + (bytes([n]) if n < 0x80 else bytes([0x81, n])) + bytes(value)
-
-
-def _items(data: bytes) -> list[tuple[int, bytes]]:
-    """COMPREHENSION-TLVs of a proactive command, tags with the CR bit cleared."""
-    out, i = [], 0
-    while i < len(data):
-        tag = data[i]
-        if tag == 0x7F:
-            if i + 3 > len(data):
-                raise CatError("truncated three-byte tag")
-            tag = (data[i + 1] << 8 | data[i + 2]) & 0x7FFF
-            i += 3
-        else:
-            tag &= 0x7F
-            i += 1
-        if i >= len(data):
-            raise CatError("truncated length")
-        n = data[i]
-        i += 1
-        if n == 0x81 and i < len(data):
-            n = data[i]
-            i += 1
-        elif n > 0x7F:
-            raise CatError(f"length byte {n:02X} in a simple TLV")
-        if i + n > len(data):
-            raise CatError("a value overruns the proactive command")
-        out.append((tag, bytes(data[i : i + n])))
-        i += n
-    return out
+    """A COMPREHENSION-TLV by its one-byte tag as written above (CR in bit 8)."""
+    return ctlv(tag & 0x7F, value, cr=bool(tag & 0x80))
 
 
 # --- text ----------------------------------------------------------------------------------------------
-
-# GSM 7-bit default alphabet and its extension table (TS 23.038 §6.2.1), index = septet value.
-GSM7 = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-        "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM7_EXT = {0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\", 0x3C: "[", 0x3D: "~", 0x3E: "]",
-            0x40: "|", 0x65: "€"}
-
-
-def gsm7_decode(septets: bytes) -> str:
-    out, esc = [], False
-    for s in septets:
-        s &= 0x7F
-        if esc:
-            out.append(GSM7_EXT.get(s, " "))
-            esc = False
-        elif s == 0x1B:
-            esc = True
-        else:
-            out.append(GSM7[s])
-    return "".join(out)
-
-
-def unpack7(data: bytes) -> bytes:
-    """Packed GSM 7-bit → septets; a trailing CR that only fills spare bits is dropped (TS 23.038)."""
-    septets, acc, bits = bytearray(), 0, 0
-    for b in data:
-        acc |= b << bits
-        bits += 8
-        while bits >= 7:
-            septets.append(acc & 0x7F)
-            acc >>= 7
-            bits -= 7
-    if len(septets) % 8 == 0 and septets and septets[-1] in (0x0D, 0x00):
-        septets.pop()
-    return bytes(septets)
 
 
 def decode_text_string(value: bytes) -> str:
@@ -143,9 +83,9 @@ def decode_text_string(value: bytes) -> str:
     else:
         raise CatError(f"data coding scheme {dcs:02X} is not a text coding")
     if alphabet == 0:
-        return gsm7_decode(unpack7(body))
+        return from_septets(unpack(body))
     if alphabet == 1:
-        return gsm7_decode(body)
+        return from_septets(body)
     if alphabet == 2:
         return body.decode("utf-16-be", errors="replace")
     raise CatError(f"data coding scheme {dcs:02X}: reserved alphabet")
@@ -235,7 +175,10 @@ def parse_proactive(data: bytes) -> ProactiveCommand:
         n, i = data[2], 3
     if i + n != len(data):
         raise CatError("the proactive command's length does not match its data")
-    items = _items(data[i:])
+    try:
+        items = parse_ctlv(data[i:])
+    except CtlvError as e:
+        raise CatError(f"proactive command: {e}") from None
     details = next((v for t, v in items if t == 0x01), None)
     devices = next((v for t, v in items if t == 0x02), None)
     if details is None or len(details) != 3 or devices is None or len(devices) != 2:
@@ -285,7 +228,7 @@ def item_response(cmd: ProactiveCommand, item_id: int) -> bytes:
 
 def menu_selection(item_id: int) -> bytes:
     """ENVELOPE (MENU SELECTION): keypad → UICC, the item chosen."""
-    return _tlv(0xD3, _tlv(TAG_DEVICE_IDS, b"\x01\x81") + _tlv(TAG_ITEM_ID, bytes([item_id])))
+    return tlv(0xD3, _tlv(TAG_DEVICE_IDS, b"\x01\x81") + _tlv(TAG_ITEM_ID, bytes([item_id])))
 
 
 def parse_plmn(text: str) -> bytes:
@@ -308,12 +251,12 @@ def location_status(status: int, plmn: bytes | None = None, lac: int = 1, cell: 
              + _tlv(TAG_LOCATION_STATUS, bytes([status])))
     if status == LOCATION_NORMAL and plmn is not None:
         value += _tlv(TAG_LOCATION_INFO, plmn + lac.to_bytes(2, "big") + cell.to_bytes(2, "big"))
-    return _tlv(0xD6, value)
+    return tlv(0xD6, value)
 
 
 def language_selection(language: str) -> bytes:
     """ENVELOPE (EVENT DOWNLOAD, language selection)."""
-    return _tlv(0xD6, _tlv(TAG_EVENT_LIST, b"\x07") + _tlv(TAG_DEVICE_IDS, b"\x82\x81")
+    return tlv(0xD6, _tlv(TAG_EVENT_LIST, b"\x07") + _tlv(TAG_DEVICE_IDS, b"\x82\x81")
                 + _tlv(TAG_LANGUAGE, language.encode("ascii")))
 
 
@@ -322,7 +265,7 @@ def sms_pp_download(tpdu: bytes, sc_address: str | None = None) -> bytes:
     value = _tlv(TAG_DEVICE_IDS, b"\x83\x81")
     if sc_address:
         value += _tlv(TAG_ADDRESS, _address(sc_address)[1:])
-    return _tlv(0xD1, value + _tlv(TAG_SMS_TPDU, tpdu))
+    return tlv(0xD1, value + _tlv(TAG_SMS_TPDU, tpdu))
 
 
 def _address(number: str) -> bytes:

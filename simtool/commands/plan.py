@@ -94,12 +94,3 @@ def applet_answer(por_status: int, por_data: bytes) -> dict[str, Any] | None:
         plan["validity_days"] = int.from_bytes(fields[0x85], "big")
     out["plan"] = plan
     return out
-
-
-def format_bytes(n: int) -> str:
-    """Decimal units as on the card's screen (1 GB = 10^9 bytes), never rounded up."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size:
-            whole, hundredths = divmod(n * 100 // size, 100)
-            return f"{whole} {unit}" if not hundredths else f"{whole}.{hundredths:02d}".rstrip("0") + f" {unit}"
-    return f"{n} B"

@@ -20,6 +20,8 @@ from simtool.emulator import ota
 from simtool.emulator.port import CardPort
 from simtool.encoding import efs
 from simtool.encoding.codec import DecodeError
+from simtool.encoding.ctlv import ctlv
+from simtool.encoding.sizes import format_bytes
 from simtool.encoding.sw import SW
 
 TAR = bytes.fromhex("BFFF4A")  # proprietary range BFFF00-BFFFFF (TS 101 220 Annex D)
@@ -59,15 +61,6 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 LANGUAGES = tuple(TEXTS)
-
-
-def format_bytes(n: int) -> str:
-    """Decimal units as the plan states them (1 GB = 10^9 bytes); never rounds up what is left."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size:
-            whole, hundredths = divmod(n * 100 // size, 100)
-            return f"{whole} {unit}" if not hundredths else f"{whole}.{hundredths:02d}".rstrip("0") + f" {unit}"
-    return "0 MB" if n == 0 else f"{n} B"
 
 
 def format_time(utc: int, tz_quarters: int) -> str:
@@ -185,9 +178,9 @@ class PlanApplet:
     # --- proactive commands -----------------------------------------------------------------------------
 
     def _menu(self) -> None:
-        items = (C.ctlv(C.T_ITEM, bytes([ITEM_MY_PLAN]) + C.alpha(self._t("my_plan")), cr=True)
-                 + C.ctlv(C.T_ITEM, bytes([ITEM_TOP_UP]) + C.alpha(self._t("top_up")), cr=True))
-        self.cat.proactive(C.SET_UP_MENU, 0x00, C.ctlv(C.T_ALPHA, C.alpha(self._t("menu")), cr=True) + items,
+        items = (ctlv(C.T_ITEM, bytes([ITEM_MY_PLAN]) + C.alpha(self._t("my_plan")), cr=True)
+                 + ctlv(C.T_ITEM, bytes([ITEM_TOP_UP]) + C.alpha(self._t("top_up")), cr=True))
+        self.cat.proactive(C.SET_UP_MENU, 0x00, ctlv(C.T_ALPHA, C.alpha(self._t("menu")), cr=True) + items,
                            purpose="menu")
 
     def _ask_time(self, why: str) -> bool:
@@ -197,18 +190,18 @@ class PlanApplet:
         return True
 
     def _display(self, text: str, qualifier: int = 0x80) -> None:
-        self.cat.proactive(C.DISPLAY_TEXT, qualifier, C.ctlv(C.T_TEXT, C.text_string(text), cr=True),
+        self.cat.proactive(C.DISPLAY_TEXT, qualifier, ctlv(C.T_TEXT, C.text_string(text), cr=True),
                            dest=C.DISPLAY, purpose="display")
 
     def _offer_top_up(self, title: str) -> None:
-        body = (C.ctlv(C.T_ALPHA, C.alpha(title), cr=True)
-                + C.ctlv(C.T_ITEM, bytes([CHOICE_TOP_UP]) + C.alpha(self._t("top_up")), cr=True)
-                + C.ctlv(C.T_ITEM, bytes([CHOICE_CLOSE]) + C.alpha(self._t("close")), cr=True))
+        body = (ctlv(C.T_ALPHA, C.alpha(title), cr=True)
+                + ctlv(C.T_ITEM, bytes([CHOICE_TOP_UP]) + C.alpha(self._t("top_up")), cr=True)
+                + ctlv(C.T_ITEM, bytes([CHOICE_CLOSE]) + C.alpha(self._t("close")), cr=True))
         self.cat.proactive(C.SELECT_ITEM, 0x00, body, purpose="offer_top_up")
 
     def _browser(self, plan: dict[str, Any]) -> None:
         url = (plan.get("topup_url") or "").encode("ascii", "replace")
-        body = C.ctlv(C.T_URL, url, cr=True) + C.ctlv(C.T_ALPHA, C.alpha(self._t("top_up")), cr=True)
+        body = ctlv(C.T_URL, url, cr=True) + ctlv(C.T_ALPHA, C.alpha(self._t("top_up")), cr=True)
         self.cat.proactive(C.LAUNCH_BROWSER, 0x00, body, purpose="browser")
 
     # --- hooks from the CAT runtime ---------------------------------------------------------------------
@@ -218,7 +211,7 @@ class PlanApplet:
             return
         events = bytes([0x03]) + (bytes([0x07]) if self.cat.supports(6, 0x01) else b"")
         if self.cat.supports(5, 0x01):  # SET UP EVENT LIST
-            self.cat.proactive(C.SET_UP_EVENT_LIST, 0x00, C.ctlv(C.T_EVENT_LIST, events, cr=True),
+            self.cat.proactive(C.SET_UP_EVENT_LIST, 0x00, ctlv(C.T_EVENT_LIST, events, cr=True),
                                purpose="event_list")
         else:
             self._after_event_list()

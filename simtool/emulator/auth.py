@@ -110,7 +110,20 @@ def run_3g(
     return out, SW.OK, new
 
 
-def run_gsm(alg: Algorithm, rand: bytes) -> bytes:
-    """GSM security context: `04 SRES 08 Kc` from the 3G values (c2, c3)."""
+def sres_kc(alg: Algorithm, rand: bytes) -> tuple[bytes, bytes]:
+    """(SRES, Kc) from the 3G values by the conversions c2 and c3 (TS 33.102 §6.8.1.2; GSM-Milenage of
+    TS 55.205 when the algorithm is Milenage)."""
     res, ck, ik, _ak = alg.f2345(rand)
-    return _lv(gsm.c2(res[:16])) + _lv(gsm.c3(ck[:16], ik[:16]))
+    return gsm.c2(res[:16]), gsm.c3(ck[:16], ik[:16])
+
+
+def run_gsm(alg: Algorithm, rand: bytes) -> bytes:
+    """USIM AUTHENTICATE in GSM security context: `04 SRES 08 Kc`."""
+    sres, kc = sres_kc(alg, rand)
+    return _lv(sres) + _lv(kc)
+
+
+def run_gsm_algorithm(alg: Algorithm, rand: bytes) -> bytes:
+    """The classic SIM's RUN GSM ALGORITHM (TS 51.011 §9.2.16): `SRES(4) Kc(8)`, no length bytes."""
+    sres, kc = sres_kc(alg, rand)
+    return sres + kc

@@ -12,6 +12,7 @@ Where the standard leaves room, this card does what PC/SC programs (pySim, scrip
 * T=1: data comes with the status word; Le absent or 00 means "all there is"; READ BINARY/RECORD with
   a longer explicit Le give the data and `6282`.
 * VERIFY/UNBLOCK with no data answer `63CX` in every state; a try is spent on disk before comparing.
+* CLA A0 is the classic SIM command set of TS 51.011 (`simtool.emulator.classic`), as real UICCs answer it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from simtool.emulator import auth
 from simtool.emulator.applet import PlanApplet
 from simtool.emulator.blank import new_blank_card
 from simtool.emulator.cat import CatRuntime
+from simtool.emulator.classic import ClassicSim
 from simtool.emulator.faults import CardPowerLoss, PowerCut
 from simtool.emulator.layout import Layout, Node, layout_for
 from simtool.emulator.state import CardFile, CardState, absent_files, max_tries
@@ -164,6 +166,8 @@ class Card:
         for ins, name in ((0x10, "terminal_profile"), (0x12, "fetch"), (0x14, "terminal_response"),
                           (0xC2, "envelope")):
             self._ins[ins] = (getattr(self.cat, name), True)
+        # The classic SIM command set (TS 51.011, CLA A0) over the same files: simtool.emulator.classic.
+        self.classic = ClassicSim(self)
         self.reset()
 
     # --- construction ---------------------------------------------------------------------------------
@@ -242,6 +246,8 @@ class Card:
         cla, ins, p1, p2 = apdu[0], apdu[1], apdu[2], apdu[3]
         if cla == 0xFF:
             return CLA_NOT_SUPPORTED
+        if cla == 0xA0:  # the GSM SIM class (TS 51.011): its own dialect, basic channel only
+            return self.cat.after(self.classic.process(apdu))
         if cla & 0x40:  # further interindustry class 4X-7X / CX-FX: channels 4-19
             chn = 4 + (cla & 0x0F)
             sm = cla & 0x20

@@ -7,7 +7,9 @@ from the TERMINAL PROFILE on; the terminal FETCHes it and answers with a TERMINA
 
 Proactive commands are built here from the facts (specfacts §5); text goes as GSM 7-bit (packed for a
 text string, unpacked for alpha identifiers and items) when every character has a GSM code, else as UCS2,
-chosen per string. Nothing here is shared with the terminal's side (`simtool.commands.cat`).
+chosen per string. Only the codings are shared with the terminal's side (`simtool.commands.cat`):
+COMPREHENSION-TLV (`encoding.ctlv`), GSM 7-bit (`encoding.gsm7`), alpha fields and status words; what
+is sent when and what an answer means is written here alone.
 
 The runtime keeps only RAM state (terminal profile, queue, the command awaiting its response), lost at
 reset as on a real card; the applet's durable state lives in its files.
@@ -21,6 +23,8 @@ from typing import Any
 
 from simtool.emulator.ota import SmsError
 from simtool.emulator.port import CardPort
+from simtool.encoding import gsm7
+from simtool.encoding.ctlv import CtlvError, ctlv, parse_ctlv
 from simtool.encoding.sw import SW, SW1, counted
 from simtool.encoding.types import EncodeError, alpha_encode
 
@@ -51,42 +55,6 @@ T_EVENT_LIST = 0x19
 T_DATE_TIME = 0x26
 T_LANGUAGE = 0x2D
 T_URL = 0x31
-CR = 0x80
-
-
-def ctlv(tag: int, value: bytes, cr: bool = False) -> bytes:
-    """One COMPREHENSION-TLV: tag (CR bit when asked), length (81 xx from 128), value."""
-    n = len(value)
-    length = bytes([n]) if n < 0x80 else bytes([0x81, n])
-    return bytes([tag | (CR if cr else 0)]) + length + bytes(value)
-
-
-def parse_ctlv(data: bytes) -> list[tuple[int, bytes]]:
-    """(tag without CR bit, value) pairs; ValueError on anything malformed."""
-    out, i = [], 0
-    while i < len(data):
-        tag = data[i]
-        i += 1
-        if tag in (0x00, 0xFF, 0x7F, 0x80):
-            raise ValueError(f"tag {tag:02X}")
-        if i >= len(data):
-            raise ValueError("truncated")
-        n = data[i]
-        i += 1
-        if n == 0x81:
-            if i >= len(data):
-                raise ValueError("truncated")
-            n = data[i]
-            i += 1
-            if n < 0x80:
-                raise ValueError("long length form for a short length")
-        elif n > 0x7F:
-            raise ValueError("bad length")
-        if i + n > len(data):
-            raise ValueError("value overruns")
-        out.append((tag & 0x7F, bytes(data[i : i + n])))
-        i += n
-    return out
 
 
 def ber(data: bytes) -> tuple[int, bytes]:
@@ -108,35 +76,11 @@ def ber(data: bytes) -> tuple[int, bytes]:
 # --- text coding ------------------------------------------------------------------------------------------
 
 
-def _septets(text: str) -> bytes | None:
-    try:
-        return text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return None
-
-
-def pack7(septets: bytes) -> bytes:
-    """GSM 7-bit default alphabet, packed (TS 23.038 §6.1.2.1.1); a CR fills 7 spare bits (§6.1.2.3.1)."""
-    if len(septets) % 8 == 7:
-        septets += b"\r"
-    out, acc, bits = bytearray(), 0, 0
-    for s in septets:
-        acc |= (s & 0x7F) << bits
-        bits += 7
-        while bits >= 8:
-            out.append(acc & 0xFF)
-            acc >>= 8
-            bits -= 8
-    if bits:
-        out.append(acc & 0xFF)
-    return bytes(out)
-
-
 def text_string(text: str) -> bytes:
     """Value of a text string (tag 0D): DCS 00 + packed GSM 7-bit, or DCS 08 + UCS2."""
-    septets = _septets(text)
+    septets = gsm7.to_septets(text)
     if septets is not None:
-        return b"\x00" + pack7(septets)
+        return b"\x00" + gsm7.pack(septets)
     return b"\x08" + text.encode("utf-16-be")
 
 
@@ -243,7 +187,7 @@ class CatRuntime:
             return SW.CONDITIONS.raw
         try:
             items = parse_ctlv(data)
-        except ValueError:
+        except CtlvError:
             return SW.WRONG_DATA.raw
         details = next((v for t, v in items if t == T_COMMAND_DETAILS), None)
         result = next((v for t, v in items if t == T_RESULT), None)
@@ -272,7 +216,7 @@ class CatRuntime:
             return self.card.case4(chn, response, le) if response else OK
         try:
             items = parse_ctlv(value)
-        except ValueError:
+        except CtlvError:
             return SW.WRONG_DATA.raw
         if tag == 0xD3:
             item = next((v for t, v in items if t == T_ITEM_ID), None)

@@ -24,6 +24,7 @@ import hmac
 from dataclasses import dataclass
 
 from simtool.crypto import ota as sec
+from simtool.encoding.ctlv import CtlvError, parse_ctlv
 from simtool.encoding.sw import SW
 
 RPI = b"\x02\x71\x00"
@@ -78,37 +79,13 @@ class Packet:
 # --- SMS-PP download: ENVELOPE value -> SMS-DELIVER -> user data -------------------------------------------
 
 
-def _ctlv(data: bytes) -> list[tuple[int, bytes]]:
-    """COMPREHENSION-TLVs (TS 102 223 §8): tag with the CR bit cleared, 1- or 2-byte lengths."""
-    out, i = [], 0
-    while i < len(data):
-        tag = data[i]
-        if tag in (0x00, 0xFF):
-            raise SmsError("bad tag")
-        i += 1
-        if tag == 0x7F:  # three-byte tag form: not used in an SMS-PP download
-            raise SmsError("three-byte tag")
-        if i >= len(data):
-            raise SmsError("truncated")
-        n = data[i]
-        i += 1
-        if n == 0x81:
-            if i >= len(data):
-                raise SmsError("truncated")
-            n = data[i]
-            i += 1
-        elif n > 0x7F:
-            raise SmsError("bad length")
-        if i + n > len(data):
-            raise SmsError("value overruns the data")
-        out.append((tag & 0x7F, data[i : i + n]))
-        i += n
-    return out
-
-
 def sms_user_data(value: bytes) -> bytes:
     """The user data (UDH included) of the SMS-DELIVER inside an SMS-PP download's value (after D1 L)."""
-    tpdu = next((v for t, v in _ctlv(value) if t == 0x0B), None)
+    try:
+        items = parse_ctlv(value)
+    except CtlvError as e:
+        raise SmsError(str(e)) from None
+    tpdu = next((v for t, v in items if t == 0x0B), None)
     if tpdu is None:
         raise SmsError("no SMS TPDU")
     if len(tpdu) < 2 or tpdu[0] & 0x03 != 0x00:

@@ -40,6 +40,7 @@ from construct import (
 )
 
 from simtool.encoding import tlv as T
+from simtool.encoding.apn import apn_decode, apn_encode
 from simtool.encoding.blocks import BitRecord, Fn, Map, Nothing, Record, Tail, _u, keys_problems
 from simtool.encoding.blocks import bytes_of as _bytes_of
 from simtool.encoding.blocks import service_table as _service_table
@@ -377,34 +378,6 @@ EST = Codec(
     filler=b"\x00",
     vectors=(Vector("04", ["acl"], "TS 31.102 §4.2.47: service 3 = ACL"), Vector("00", [])),
 )
-
-
-def apn_encode(apn: str) -> bytes:
-    """APN as DNS labels, each preceded by its length (TS 23.003 §9.1)."""
-    if not isinstance(apn, str):
-        raise EncodeError(f"expected an APN, got {type(apn).__name__}")
-    if apn == "":
-        return b""
-    out = b""
-    for label in apn.split("."):
-        if not 1 <= len(label) <= 63 or not label.isascii() or not label.isprintable():
-            raise EncodeError(f"APN label {label!r} must be 1..63 printable ASCII characters")
-        out += bytes([len(label)]) + label.encode("ascii")
-    return out
-
-
-def apn_decode(data: bytes) -> str:
-    """Strict: labels of 1..63 printable ASCII characters without a dot, nothing left over."""
-    labels, i = [], 0
-    while i < len(data):
-        n = data[i]
-        label = bytes(data[i + 1 : i + 1 + n])
-        if (not 1 <= n <= 63 or len(label) < n or not label.isascii() or b"." in label
-                or not label.decode().isprintable()):
-            raise DecodeError(f"APN {bytes(data).hex().upper()} is not a list of labels (TS 23.003 §9.1)")
-        labels.append(label.decode("ascii"))
-        i += 1 + n
-    return ".".join(labels)
 
 
 class ApnName(Adapter):
@@ -1301,9 +1274,11 @@ SJA2_USIM_SQN = Codec(
 
 def all_codecs() -> list[Codec]:
     from simtool.encoding import (
+        efs_5gs,  # DF.5GS (TS 31.102 §4.4.11)
+        efs_gsm,  # DF.GSM's own files (TS 51.011 §10.3)
         efs_isim,  # ADF.ISIM (TS 31.103)
         efs_usim_extra,  # the files the conformance table added, declared apart
     )
 
     return ([v for v in globals().values() if isinstance(v, Codec)] + efs_usim_extra.all_codecs()
-            + efs_isim.all_codecs())
+            + efs_5gs.all_codecs() + efs_isim.all_codecs() + efs_gsm.all_codecs())

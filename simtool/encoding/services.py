@@ -136,6 +136,7 @@ UST_SERVICES: dict[int, str] = {
     127: "control_plane_sor",
     128: "call_control_pdu_session",
     129: "5gs_operator_plmn_list",
+    130: "supi_nai",  # known so a card's UST decodes by name; profiles may not set it (the SUPI is the IMSI)
 }
 
 EST_SERVICES: dict[int, str] = {
@@ -181,3 +182,45 @@ IST_SERVICES: dict[int, str] = {
 }
 
 IST_BY_NAME = service_numbers(IST_SERVICES)
+
+
+# --- the GSM SIM service table, EF.SST (TS 51.011 §10.3.7) ----------------------------------------------
+# Two bits a service (b1 allocated, b2 activated), services 1..4 in byte 1. Names as for the UST where the
+# service is the same; the 2G-only ones spelt out.
+SST_SERVICES: dict[int, str] = {
+    1: "chv1_disable", 2: "adn", 3: "fdn", 4: "sms", 5: "aoc", 6: "ccp", 7: "plmn_selector", 8: "rfu_8",
+    9: "msisdn", 10: "ext1", 11: "ext2", 12: "smsp", 13: "lnd", 14: "cbmi", 15: "gid1", 16: "gid2",
+    17: "spn", 18: "sdn", 19: "ext3", 20: "rfu_20", 21: "vgcs_gid_list", 22: "vbs_gid_list", 23: "emlpp",
+    24: "aaem", 25: "data_download_sms_cb", 26: "data_download_sms_pp", 27: "menu_selection",
+    28: "call_control", 29: "proactive_sim", 30: "cbmir", 31: "bdn", 32: "ext4", 33: "depersonalisation_keys",
+    34: "cooperative_network_list", 35: "smsr", 36: "nia", 37: "mo_sms_control", 38: "gprs", 39: "img",
+    40: "solsa", 41: "ussd_in_call_control", 42: "run_at_command", 43: "user_plmn_wact",
+    44: "operator_plmn_wact", 45: "hplmn_wact", 46: "cpbcch", 47: "investigation_scan", 48: "eccp",
+    49: "mexe", 50: "rfu_50", 51: "pnn", 52: "opl", 53: "mbdn", 54: "mwis", 55: "cfis", 56: "spdi",
+    57: "mms", 58: "ext8", 59: "mmsucp",
+}
+SST_BY_NAME = {v: k for k, v in SST_SERVICES.items()}
+
+# The SST kept in step with the UST: SST service <- the UST service that turns on the same 2G files (the
+# files in DF.GSM / DF.TELECOM; `SST_FILES` names them, and a test checks the tree holds them).
+SST_FROM_UST: dict[int, int] = {9: 21, 12: 12, 17: 19, 43: 20, 44: 42, 45: 43}
+# On whatever the UST says: CHV1 can be disabled on our cards; EF.PLMNsel, EF.KcGPRS and EF.LOCIGPRS are
+# always in DF.GSM.
+SST_ALWAYS: tuple[int, ...] = (1, 7, 38)
+SST_FILES: dict[int, tuple[str, ...]] = {
+    7: ("MF/DF.GSM/EF.PLMNsel",),
+    9: ("MF/DF.TELECOM/EF.MSISDN",),
+    12: ("MF/DF.TELECOM/EF.SMSP",),
+    17: ("MF/DF.GSM/EF.SPN",),
+    38: ("MF/DF.GSM/EF.KcGPRS", "MF/DF.GSM/EF.LOCIGPRS"),
+    43: ("MF/DF.GSM/EF.PLMNwAcT",),
+    44: ("MF/DF.GSM/EF.OPLMNwAcT",),
+    45: ("MF/DF.GSM/EF.HPLMNwAcT",),
+}
+
+
+def sst_from_ust(ust: list[str] | tuple[str, ...]) -> list[str]:
+    """The SST services (names) of a card whose UST has `ust` (names), in service order."""
+    on = {UST_BY_NAME[n] for n in ust if n in UST_BY_NAME}
+    numbers = set(SST_ALWAYS) | {s for s, u in SST_FROM_UST.items() if u in on}
+    return [SST_SERVICES[n] for n in sorted(numbers)]

@@ -84,3 +84,39 @@ class SW1(IntEnum):
 def counted(sw1: SW1, sw2: int) -> bytes:
     """SW1 with a count or tries left in SW2 (taken modulo 256: 256 bytes are `00`)."""
     return bytes([sw1, sw2 & 0xFF])
+
+
+# --- the classic SIM's status words (TS 51.011 §9.4; specfacts-network-esim §15.3) ------------------------
+
+
+class GsmSW(IntEnum):
+    """Exact status words of the TS 51.011 command set (CLA A0). Counted ones (9Fxx, 67xx) use `counted`."""
+
+    OK = 0x9000
+    SAT_BUSY = 0x9300
+    MEMORY = 0x9240  # memory problem
+    NO_EF = 0x9400  # no EF selected
+    OUT_OF_RANGE = 0x9402  # out of range (invalid address)
+    NOT_FOUND = 0x9404  # file ID or pattern not found
+    INCONSISTENT = 0x9408  # file inconsistent with the command
+    NO_CHV = 0x9802  # no CHV initialised
+    ACCESS = 0x9804  # access condition not fulfilled / CHV wrong / authentication failed
+    CHV_STATUS = 0x9808  # in contradiction with CHV status
+    INVALIDATION = 0x9810  # in contradiction with invalidation status
+    CHV_BLOCKED = 0x9840  # CHV or UNBLOCK CHV blocked (no attempt left)
+    INCREASE_MAX = 0x9850
+    WRONG_P3 = 0x6700  # 67xx: incorrect P3 (xx: the length the card expects, where it knows one)
+    BAD_P1P2 = 0x6B00
+    INS_NOT_SUPPORTED = 0x6D00
+    CLA_NOT_SUPPORTED = 0x6E00
+    TECHNICAL = 0x6F00
+
+    @cached_property
+    def raw(self) -> bytes:
+        return self.to_bytes(2, "big")
+
+
+class GsmSW1(IntEnum):
+    RESPONSE_AVAILABLE = 0x9F  # 9Fxx: xx bytes wait for GET RESPONSE
+    WRONG_P3 = 0x67  # 67xx: P3 should be xx
+    RETRIES = 0x92  # 920x: done after x internal retries

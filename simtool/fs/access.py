@@ -53,3 +53,18 @@ def allows(acc: AccessSet, held: set[Cond] | frozenset[Cond]) -> bool:
     if Cond.NEVER in acc:
         return False
     return Cond.ALW in acc or bool(acc & held)
+
+
+# --- the classic SIM's view (TS 51.011 §9.3, §9.2.1; specfacts-network-esim §15.2) -----------------------
+# A classic SIM shows one access level per operation, a nibble in GET RESPONSE bytes 9-11: 0 ALW, 1 CHV1,
+# 2 CHV2, 4..E the administrative levels, F NEV. Our sets are "any of": the nibble is the weakest condition
+# in the set (PIN1|ADM1 shows 1, as a real UICC shows its PIN1-or-ADM files). ADM1 shows A: the key reference
+# 0A is what sysmocom's UICCs and pySim-prog use for ADM1 under CLA A0 (VERIFY CHV with P2 0A).
+GSM_LEVEL: dict[Cond, int] = {Cond.ALW: 0x0, Cond.PIN1: 0x1, Cond.PIN2: 0x2, Cond.ADM1: 0xA, Cond.NEVER: 0xF}
+# P2 of VERIFY/CHANGE/DISABLE/ENABLE/UNBLOCK CHV under CLA A0: the CHV number (1, 2) or the ADM reference.
+GSM_CHV_REF: dict[int, Cond] = {0x01: Cond.PIN1, 0x02: Cond.PIN2, 0x0A: Cond.ADM1}
+
+
+def gsm_level(acc: AccessSet) -> int:
+    """The TS 51.011 access nibble of an access set: its weakest condition's level."""
+    return min(GSM_LEVEL[c] for c in acc)

@@ -70,7 +70,8 @@ class SecretLayout:
     def vendor_files(self, adm: bytes, pins: Mapping[str, str], pin1_enabled: bool = True,
                      pin2_enabled: bool = True) -> dict[str, Any]:
         """{path: decoded value} of what the vendor sets on a blank card: PIN files with default values
-        and full counters (ADM1 where the family keeps it in a file), SQN settings. Key files stay erased."""
+        and full counters (ADM1 where the family keeps it in a file), SQN settings. K and OPc stay erased
+        (a family may configure the algorithm in the key files, as the SJA2 is shipped)."""
         raise NotImplementedError
 
     def read_key(self, files: Files, context: str = "3g") -> dict[str, Any] | None:
@@ -204,6 +205,10 @@ SJA2_ISIM_SQN = EF("EF.ISIM_SQN", 0xAF30, C.SJA2_USIM_SQN, ADM, ADM, size=206,
                    description="the ISIM's SQN check settings and slots (proprietary; not emulated)")
 
 
+SJA2_SHIPPED_KEY = {"algorithm": "milenage", "sres_function": 1, "only_4byte_res": False}
+_ERASED16 = b"\xff" * 16
+
+
 class Sja2Secrets(SecretLayout):
     """sysmoISIM-SJA2: DF.SYSTEM PIN files (state, counters, value, PUK), AF20 + 6F20 key files, AF30 SQN.
 
@@ -274,6 +279,10 @@ class Sja2Secrets(SecretLayout):
         out[self.ADM1] = {"state": dict(self.ADM_STATE), "attempts_remaining": SJA2_ADM_TRIES,
                           "maximum_attempts": SJA2_ADM_TRIES, "pin": _eight(adm), "puk": None}
         out[self.SQN] = C.SJA2_USIM_SQN.vectors[0].value  # as the card is shipped: IND 5 bits, Δ 2^33
+        # The key files as shipped: Milenage with OPc configured (pySim-prog writes K and OPc at offsets 1
+        # and 17 and leaves this byte as it is); K and OPc themselves erased until personalization.
+        for path in (self.KEY, self.KEY_2G):
+            out[path] = {**SJA2_SHIPPED_KEY, "k": _ERASED16, "opc": _ERASED16}
         out[self.ISIM_SQN] = C.SJA2_USIM_SQN.vectors[0].value
         return out
 
@@ -283,7 +292,7 @@ class Sja2Secrets(SecretLayout):
         if path not in files:
             return None  # a card made before the model had an ISIM
         key = codec.decode(bytes(files[path]))
-        if key is None:
+        if key is None or key["k"] == b"\xff" * len(key["k"]):  # erased, or configured with no key yet
             return None
         out: dict[str, Any] = {"algorithm": key["algorithm"], "k": key["k"], "sres_function": key["sres_function"]}
         if "opc" in key:
@@ -359,6 +368,10 @@ class CardModel:
     secrets: SecretLayout = field(default_factory=EmuSecrets)
     other_atrs: tuple[bytes, ...] = ()  # further ATRs the family answers with (firmware versions)
     protocols: tuple[str, ...] = ("T=0", "T=1")
+    # Whether the USIM conceals the SUPI itself (UST service 125, TS 31.102 §4.4.11.8: then EF.SUCI_Calc_Info
+    # is not available to the ME). Neither model does: with 124 on and 125 off the handset calculates the SUCI
+    # from EF.SUCI_Calc_Info (TS 33.501 §6.12.2), so a profile may not turn 125 on.
+    usim_computes_suci: bool = False
 
     @cached_property
     def fs(self) -> FileSystem:
@@ -428,6 +441,7 @@ SIMTOOL_EMU = CardModel(
     atr_t0=_atr("T=0"),
     atr_t1=_atr("T=1"),
     extra_files={"MF": (tree.AUTH_KEY, tree.PINS)},
+    usim_computes_suci=False,  # the handset calculates the SUCI (UST 124 on, 125 off)
 )
 
 _U, _G, _T, _I = "MF/ADF.USIM", "MF/DF.GSM", "MF/DF.TELECOM", "MF/ADF.ISIM"
@@ -469,8 +483,22 @@ SYSMOISIM_SJA2 = CardModel(
         f"{_T}/EF.MSISDN": (34, 6),  # as in ADF.USIM
         f"{_T}/EF.SMSP": (52, 2),  # SJA2
         f"{_G}/EF.LP": 5,  # SJA2
+        # DF.GSM's copies of the USIM lists: the same sizes, so one rendered list fits both.
+        f"{_G}/EF.PLMNwAcT": 60,
+        f"{_G}/EF.OPLMNwAcT": 60,
+        f"{_G}/EF.HPLMNwAcT": 60,
+        f"{_G}/EF.FPLMN": 12,
+        f"{_G}/EF.PLMNsel": 36,  # as many PLMNs as EF.OPLMNwAcT (12)
         "MF/EF.DIR": (43, 8),  # SJA2
+        # DF.5GS: the card holds all nine files (and EF.SUPI_NAI, 100 bytes, which simtool leaves alone);
+        # these two differ from our tree's sizes, the other seven match.
+        f"{_U}/DF.5GS/EF.5GS3GPPNSC": (64, 1),  # SJA2
+        f"{_U}/DF.5GS/EF.5GSN3GPPNSC": (64, 1),  # SJA2
+        f"{_U}/DF.5GS/EF.SUCI_Calc_Info": 100,  # SJA2
     },
+    # The SUCI is calculated by the handset (UST 124 on, 125 off): nothing in the sources we have says the
+    # card's OS conceals it itself.
+    usim_computes_suci=False,
 )
 
 # --- eSIM profile packages (TCA Interoperable Format) ---------------------------------------------------

@@ -5,8 +5,8 @@ optional one says "If service n°X is available, this file shall be present" (th
 terminal which services, and so which files, to expect). TS 102 221 §13 does the same for the MF.
 
 Sources: the clause texts of TS 31.102 Rel-17 as published on itecspec.com (§4.2.3, 4.2.4, 4.2.5, 4.2.16,
-4.2.25, 4.2.28, 4.2.32, 4.2.51, 4.2.52, 4.2.53, 4.2.57, 4.2.76, 4.2.77, 4.2.85, 4.2.92, 4.4.3 read for this
-table); /work/shared/reference/specfacts-network-esim.md §13.1 (status of the ADF.USIM EFs) and §13.2
+4.2.25, 4.2.28, 4.2.32, 4.2.51, 4.2.52, 4.2.53, 4.2.57, 4.2.76, 4.2.77, 4.2.85, 4.2.92, 4.4.3, 4.4.11.2-11 read
+for this table); /work/shared/reference/specfacts-network-esim.md §13.1 (status of the ADF.USIM EFs) and §13.2
 (service -> files, from pySim's ts_31_102.py `service=` annotations, read for facts only). Where a
 clause's M/O line was not reached, the entry says so.
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 U = "MF/ADF.USIM"
 GA = f"{U}/DF.GSM-ACCESS"
+FG = f"{U}/DF.5GS"
 ISIM = "MF/ADF.ISIM"
 
 
@@ -127,7 +128,15 @@ SERVICE_FILES: dict[str, tuple[Need, ...]] = {
     "eps_mm_info": _s("§4.2.91, §4.2.92", f"{U}/EF.EPSLOCI", f"{U}/EF.EPSNSC"),
     "nas_config": _s("§4.2.94", f"{U}/EF.NASCONFIG"),
     "pws_config": _s("§4.2.95", f"{U}/EF.PWS"),
-    "5gs_mm_info": _s("§4.4.11.2-5", f"{U}/DF.5GS"),
+    # DF.5GS (§4.4.11): each EF says "If service n°X is available, this file shall be present". Service 125
+    # (SUCI calculated by the USIM) needs no file of its own but a card that computes the SUCI: the card
+    # model says whether it does (`CardModel.usim_computes_suci`). 130 (SUPI as NAI) is never offered.
+    "5gs_mm_info": _s("§4.4.11.2-5", FG, f"{FG}/EF.5GS3GPPLOCI", f"{FG}/EF.5GSN3GPPLOCI", f"{FG}/EF.5GS3GPPNSC",
+                      f"{FG}/EF.5GSN3GPPNSC"),
+    "5g_security_params": _s("§4.4.11.6", FG, f"{FG}/EF.5GAUTHKEYS"),
+    "suci_privacy": _s("§4.4.11.8, §4.4.11.11", FG, f"{FG}/EF.SUCI_Calc_Info", f"{FG}/EF.Routing_Indicator"),
+    "uac_access_identities": _s("§4.4.11.7", FG, f"{FG}/EF.UAC_AIC"),
+    "5gs_operator_plmn_list": _s("§4.4.11.9", FG, f"{FG}/EF.OPL5G"),
 }
 
 # Files that a second service turns on only together with the first (both must be available).

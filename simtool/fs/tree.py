@@ -8,6 +8,8 @@ with ADM1 added to every read set so the flasher can read back under ADM (DESIGN
 from __future__ import annotations
 
 from simtool.encoding import efs as C
+from simtool.encoding import efs_5gs as F5
+from simtool.encoding import efs_gsm as G
 from simtool.encoding import efs_isim as I
 from simtool.encoding import efs_usim_extra as X
 from simtool.encoding.codec import Codec
@@ -37,6 +39,37 @@ GSM_ACCESS = DF(
            description="GSM ciphering key Kc and its sequence number"),
         EF("EF.KcGPRS", 0x4F52, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, sfi=0x02, initial=X.KC.vectors[0].data,
            description="GPRS ciphering key and its sequence number"),
+    ),
+)
+
+# DF.5GS (TS 31.102 §4.4.11, 5FC0 under ADF.USIM): the 5G files, each turned on by its UST service
+# (conformance.SERVICE_FILES). SFIs are the FIDs' low byte. Sizes are a sysmoISIM-SJA2's (pySim's card-sanitizer
+# backup of one), but the NSC records (57, the spec's minimum here; 64 on that card) and SUCI_Calc_Info (128 here,
+# room for a profile B key uncompressed beside a profile A key; 100 on that card). EF.SUPI_NAI (4F09, service
+# 130) is not declared: the SUPI is the IMSI, and with 130 on EF.IMSI would have to go.
+DF_5GS = DF(
+    "DF.5GS",
+    0x5FC0,
+    description="5GS files (TS 31.102 §4.4.11)",
+    children=(
+        EF("EF.5GS3GPPLOCI", 0x4F01, F5.LOCI_5GS, PIN_OR_ADM, PIN_OR_ADM, size=20, sfi=0x01,
+           initial=F5.LOCI_5GS.vectors[0].data, description="5GS 3GPP location information (UST service 122)"),
+        EF("EF.5GSN3GPPLOCI", 0x4F02, F5.LOCI_5GS, PIN_OR_ADM, PIN_OR_ADM, size=20, sfi=0x02,
+           initial=F5.LOCI_5GS.vectors[0].data, description="5GS non-3GPP location information (service 122)"),
+        lf("EF.5GS3GPPNSC", 0x4F03, F5.NSC_5GS_RECORD, 57, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x03,
+           description="5GS 3GPP access NAS security context (service 122)"),
+        lf("EF.5GSN3GPPNSC", 0x4F04, F5.NSC_5GS_RECORD, 57, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x04,
+           description="5GS non-3GPP access NAS security context (service 122)"),
+        EF("EF.5GAUTHKEYS", 0x4F05, F5.AUTH_KEYS_5G, PIN_OR_ADM, PIN_OR_ADM, size=68, sfi=0x05,
+           description="5G authentication keys K_AUSF, K_SEAF (service 123)"),
+        EF("EF.UAC_AIC", 0x4F06, F5.UAC_AIC, PIN_OR_ADM, ADM, size=4, sfi=0x06,
+           description="UAC access identities configuration (service 126)"),
+        EF("EF.SUCI_Calc_Info", 0x4F07, F5.SUCI_CALC_INFO, PIN_OR_ADM, ADM, size=128, sfi=0x07,
+           description="SUCI calculation information: protection schemes, home network keys (service 124)"),
+        lf("EF.OPL5G", 0x4F08, F5.OPL5G_RECORD, 10, 10, read=PIN_OR_ADM, update=ADM, sfi=0x08,
+           description="5GS operator PLMN list (service 129)"),
+        EF("EF.Routing_Indicator", 0x4F0A, F5.ROUTING_INDICATOR, PIN_OR_ADM, ADM, size=4, sfi=0x0A,
+           description="routing indicator (service 124)"),
     ),
 )
 
@@ -93,7 +126,31 @@ USIM = DF(
         lf("EF.EPSNSC", 0x6FE4, X.EPSNSC_RECORD, 54, 1, read=PIN_OR_ADM, update=PIN_OR_ADM, sfi=0x18,
            description="EPS NAS security context (UST service 85)"),
         GSM_ACCESS,
+        DF_5GS,
     ),
+)
+
+# DF.GSM as the classic SIM tools read and write it (TS 51.011 §10.3; pySim-read, pySim-prog): the GSM
+# service table, the PLMN lists, location and keys. Sizes: the USIM copies' (a model resizes both alike);
+# EF.PLMNsel holds as many PLMNs as EF.OPLMNwAcT, which it is rendered from. Access per TS 51.011 §10.3,
+# with ADM1 added to every read set as elsewhere.
+GSM_CLASSIC: tuple[EF, ...] = (
+    EF("EF.Kc", 0x6F20, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, initial=X.KC.vectors[0].data,
+       description="GSM ciphering key Kc and its sequence number"),
+    EF("EF.PLMNsel", 0x6F30, G.PLMNSEL, PIN_OR_ADM, PIN_OR_ADM, size=120, description="PLMN selector"),
+    EF("EF.HPPLMN", 0x6F31, C.HPPLMN, PIN_OR_ADM, ADM, size=1, description="higher priority PLMN search period"),
+    EF("EF.SST", 0x6F38, G.SST, PIN_OR_ADM, ADM, size=15, description="SIM service table"),
+    EF("EF.KcGPRS", 0x6F52, X.KC, PIN_OR_ADM, PIN_OR_ADM, size=9, initial=X.KC.vectors[0].data,
+       description="GPRS ciphering key and its sequence number"),
+    EF("EF.LOCIGPRS", 0x6F53, C.PSLOCI, PIN_OR_ADM, PIN_OR_ADM, size=14, description="GPRS location information"),
+    EF("EF.PLMNwAcT", 0x6F60, C.PLMNWACT, PIN_OR_ADM, PIN_OR_ADM, size=50,
+       description="user controlled PLMN selector with access technology"),
+    EF("EF.OPLMNwAcT", 0x6F61, C.OPLMNWACT, PIN_OR_ADM, ADM, size=200,
+       description="operator controlled PLMN selector with access technology"),
+    EF("EF.HPLMNwAcT", 0x6F62, C.HPLMNWACT, PIN_OR_ADM, ADM, size=10),
+    EF("EF.FPLMN", 0x6F7B, C.FPLMN, PIN_OR_ADM, PIN_OR_ADM, size=24, description="forbidden PLMNs"),
+    EF("EF.LOCI", 0x6F7E, C.LOCI, PIN_OR_ADM, PIN_OR_ADM, size=11, description="location information"),
+    EF("EF.Phase", 0x6FAE, G.PHASE, ALW, ADM, size=1, description="phase identification"),
 )
 
 # ADF.ISIM (TS 31.103 §4.2): the IMS identities and the IMS AKA context (AUTHENTICATE P2 = 81). Sizes as
@@ -131,6 +188,7 @@ GSM = DF(
         EF("EF.ACC", 0x6F78, C.ACC, PIN_OR_ADM, ADM, size=2),
         EF("EF.AD", 0x6FAD, C.AD, ALW, ADM, size=4),
         EF("EF.ECC", 0x6FB7, C.ECC_GSM, ALW, ADM, size=15),
+        *GSM_CLASSIC,
     ),
 )
 

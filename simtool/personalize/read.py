@@ -6,6 +6,7 @@ from typing import Any
 
 from simtool.commands import uicc
 from simtool.encoding.codec import DecodeError
+from simtool.encoding.sizes import format_bytes
 from simtool.fs.access import Cond, names
 from simtool.fs.cardmodel import CardModel
 from simtool.personalize import plan
@@ -97,15 +98,6 @@ def _rest_of_file(reader: Reader, model: CardModel, path: str, first: bytes) -> 
 
 CURRENCY_EXPONENT = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3,
                      "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}
-
-
-def format_bytes(n: int) -> str:
-    """Decimal units, as the profile and the plan say them (1 GB = 10^9 bytes, DESIGN.md §5)."""
-    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= size:
-            v = n / size
-            return f"{v:g} {unit}" if v == int(v) else f"{v:.2f} {unit}"
-    return f"{n} B"
 
 
 def format_price(amount_minor: int, currency: str) -> str:

@@ -31,6 +31,8 @@ class Capacities:
     ecc_records: int = 5  # EF.ECC: one record per emergency number
     languages: int = 5  # EF.LI: 2 bytes per language
     plan_def_bytes: int = 192  # EF.PLAN_DEF: the plan's TLVs, names and top-up URL included
+    suci_calc_info_bytes: int = 128  # DF.5GS/EF.SUCI_Calc_Info: the scheme list and the public keys
+    usim_computes_suci: bool = False  # the card model conceals the SUPI itself (UST service 125)
     # ADF.ISIM (TS 31.103): the identity files' bytes, and records of the record files (None: no ISIM)
     isim: dict[str, tuple[int, int]] | None = field(default_factory=lambda: dict(DEFAULT_ISIM), compare=False)
     model: str = "simtool-emu"  # the card model these numbers are of, named in errors
@@ -48,6 +50,8 @@ class Capacities:
         ecc_records: int | None = None,
         li: int | None = None,
         plan_def: int | None = None,
+        suci_calc_info: int | None = None,
+        usim_computes_suci: bool | None = None,
         model: str | None = None,
         paths: frozenset[str] | None = None,
     ) -> Capacities:
@@ -62,6 +66,8 @@ class Capacities:
             ecc_records=ecc_records if ecc_records is not None else d.ecc_records,
             languages=li // 2 if li is not None else d.languages,
             plan_def_bytes=plan_def if plan_def is not None else d.plan_def_bytes,
+            suci_calc_info_bytes=suci_calc_info if suci_calc_info is not None else d.suci_calc_info_bytes,
+            usim_computes_suci=usim_computes_suci if usim_computes_suci is not None else d.usim_computes_suci,
             model=model if model is not None else d.model,
             paths=paths if paths is not None else d.paths,
         )
@@ -105,6 +111,8 @@ def capacities_for_model(model: CardModel | str | None = None) -> Capacities:
         ecc_records=min(ecc_counts) if ecc_counts else None,
         li=min(li_sizes) if li_sizes else None,
         plan_def=size("MF/DF.PLAN/EF.PLAN_DEF"),
+        suci_calc_info=size(f"{usim}/DF.5GS/EF.SUCI_Calc_Info"),
+        usim_computes_suci=(model or DEFAULT_MODEL).usim_computes_suci,
         model=(model or DEFAULT_MODEL).name,
         paths=frozenset(fs.entries),
     )

@@ -19,6 +19,7 @@ from simtool.encoding.types import EncodeError
 from simtool.fs.conformance import ist_service_needs, service_needs
 
 from . import fit, ims, rules, schema
+from . import suci as suci_rules
 from .capacity import Capacities
 from .yamlsrc import Path
 
@@ -87,7 +88,7 @@ def cross_check(
     _plmn_lists(data, caps, out)
     _lists(data, caps, out)
     _acl(data, caps, out)
-    _services(data, out)
+    _services(data, caps, out)
     _model_holds_services(data, caps, out)
     _plan_names(data, out)
     _plan_size(data, caps, out)
@@ -224,6 +225,7 @@ _NEEDS_SERVICE = (
     ("hplmn_wact", "hplmn_wact", "EF.HPLMNwAcT"),
     ("ehplmn", "ehplmn", "EF.EHPLMN"),
     ("smsc", "smsp", "EF.SMSP"),
+    ("suci", "suci_privacy", "EF.SUCI_Calc_Info"),
 )
 
 
@@ -231,7 +233,7 @@ def _present(v: Any) -> bool:
     return v is not None and v != [] and v != {}
 
 
-def _services(data: dict[str, Any], out: _Collector) -> None:
+def _services(data: dict[str, Any], caps: Capacities, out: _Collector) -> None:
     services = data.get("services")
     if not isinstance(services, list):
         return
@@ -264,6 +266,8 @@ def _services(data: dict[str, Any], out: _Collector) -> None:
             ("apn_control_list", "enforce"),
             "enforcing the list is EST service 3, and EF.EST is only on the card with service 'est' (UST 34)",
         )
+    for path, reason in suci_rules.findings(data, index, caps):
+        out.error(path, reason)
     if "shall_be_set" not in index:
         out.warn(("services",), "TS 31.102 says service 33 'shall_be_set' shall be set to 1")
     if isinstance(data.get("plan"), dict) and "data_download_sms_pp" not in index:

@@ -21,7 +21,7 @@ from simtool.errors import InputError
 
 from . import checks
 from .capacity import DEFAULT_CAPACITIES, Capacities
-from .schema import Profile
+from .schema import PRIVATE_KEY_FIELD, PRIVATE_KEY_REASON, Profile
 from .yamlsrc import MAX_PROFILE_BYTES, Path, SourceMap, YamlSyntaxError, format_path, load_yaml
 
 
@@ -203,6 +203,8 @@ def _reason(err: dict[str, Any], loc: Path, src: SourceMap) -> str:
 
 def _unknown_key(loc: Path) -> str:
     key = loc[-1]
+    if isinstance(key, str) and PRIVATE_KEY_FIELD.search(key):
+        return f"{key!r} {PRIVATE_KEY_REASON}"
     model = _model_at(loc[:-1])
     if model is None:
         return f"unknown key {key!r}"

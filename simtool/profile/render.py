@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from simtool.encoding.codec import DecodeError
 from simtool.encoding.efs import CB_LANGUAGES
+from simtool.encoding.services import sst_from_ust
 from simtool.encoding.types import EncodeError
 from simtool.errors import InputError
 from simtool.fs.cardmodel import DEFAULT_MODEL, MODELS, CardModel
 from simtool.fs.model import EF
+from simtool.profile import suci as suci_rules
 from simtool.profile.capacity import capacities_for_model
 from simtool.profile.fit import FITTABLE, Fitted, fit_list
 from simtool.profile.ims import identities
@@ -36,6 +38,8 @@ INITIAL = object()
 BLANK_LOCI = {"tmsi": b"\xff" * 4, "plmn": None, "lac": b"\x00\x00", "status": "not_updated"}
 BLANK_PSLOCI = {"ptmsi": b"\xff" * 4, "ptmsi_signature": b"\xff" * 3, "plmn": None, "lac": b"\x00\x00",
                 "rac": 255, "status": "not_updated"}
+# EF.LOCIGPRS (TS 51.011 §10.3.33) is coded as EF.PSLOCI.
+BLANK_LOCIGPRS = BLANK_PSLOCI
 BLANK_EPSLOCI = {"guti": b"\xff" * 12, "tai_plmn": None, "tac": b"\x00\x00", "status": "not_updated"}
 BLANK_KEYS = {"ksi": 7, "ck": b"\xff" * 16, "ik": b"\xff" * 16}
 PLAN_NOT_ACTIVATED = {"state": "inactive", "activated": None, "activation_plmn": None, "expires": None,
@@ -176,6 +180,7 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         f"{usim}/EF.EPSNSC": INITIAL,
         f"{usim}/DF.GSM-ACCESS/EF.Kc": INITIAL,
         f"{usim}/DF.GSM-ACCESS/EF.KcGPRS": INITIAL,
+        **_df_5gs(profile),
         "MF/DF.PLAN/EF.PLAN_DEF": {
             "plan_id": plan.id,
             "data_limit_bytes": plan.data_limit_bytes,
@@ -191,6 +196,48 @@ def file_values(profile: Profile, identity: Identity) -> dict[str, Any]:
         # reprogrammed card keeps no key set of an earlier life.
         **({"MF/DF.PLAN/EF.OTA_KEYS": identity.ota_keys.card_file_value(), "MF/DF.PLAN/EF.OTA_CNTR": 0}
            if identity.ota_keys is not None else {"MF/DF.PLAN/EF.OTA_KEYS": ERASED}),
+    }
+
+
+# --- DF.GSM as the classic SIM tools read it (TS 51.011 §10.3) -----------------------------------------------
+# Rendered from the USIM values after fitting, so the 2G copies say what the USIM says, in the same sizes.
+_GSM_COPIES = ("EF.PLMNwAcT", "EF.HPPLMN", "EF.HPLMNwAcT", "EF.FPLMN")
+
+
+def gsm_copies(values: dict[str, Any]) -> dict[str, Any]:
+    """DF.GSM's files from the (fitted) ADF.USIM values: SST in step with the UST, the PLMN lists, blank
+    location and keys as created."""
+    usim, gsm = "MF/ADF.USIM", "MF/DF.GSM"
+    oplmn = values[f"{usim}/EF.OPLMNwACT"]
+    return {
+        **{f"{gsm}/{name}": values[f"{usim}/{name}"] for name in _GSM_COPIES},
+        f"{gsm}/EF.OPLMNwAcT": oplmn,
+        # A phase 2 handset knows no access technologies: the operator's list without them.
+        f"{gsm}/EF.PLMNsel": [{"mcc": p["mcc"], "mnc": p["mnc"]} for p in oplmn],
+        f"{gsm}/EF.SST": sst_from_ust(values[f"{usim}/EF.UST"]),
+        f"{gsm}/EF.LOCI": BLANK_LOCI,
+        f"{gsm}/EF.LOCIGPRS": BLANK_LOCIGPRS,
+        f"{gsm}/EF.Kc": INITIAL,
+        f"{gsm}/EF.KcGPRS": INITIAL,
+        f"{gsm}/EF.Phase": "phase2_plus",  # phase 2, profile download required: the card speaks SAT
+    }
+
+
+def _df_5gs(profile: Profile) -> dict[str, Any]:
+    """DF.5GS: location and security contexts as created (no 5G-GUTI, no keys), no MPS/MCS access
+    identities, no 5GS operator PLMN list, and the `suci` section (erased without one)."""
+    g = "MF/ADF.USIM/DF.5GS"
+    s = profile.suci
+    return {
+        f"{g}/EF.5GS3GPPLOCI": INITIAL,
+        f"{g}/EF.5GSN3GPPLOCI": INITIAL,
+        f"{g}/EF.5GS3GPPNSC": INITIAL,
+        f"{g}/EF.5GSN3GPPNSC": INITIAL,
+        f"{g}/EF.5GAUTHKEYS": INITIAL,
+        f"{g}/EF.UAC_AIC": {"multimedia_priority_service": False, "mission_critical_service": False},
+        f"{g}/EF.SUCI_Calc_Info": suci_rules.calc_info(s) if s else ERASED,
+        f"{g}/EF.OPL5G": [],
+        f"{g}/EF.Routing_Indicator": {"routing_indicator": s.routing_indicator} if s else ERASED,
     }
 
 
@@ -239,6 +286,7 @@ def render(profile: Profile, identity: Identity, model: CardModel | str | None =
             values[path], cut = fit_list(name, values[path], getattr(profile.fit, name), caps)
             if cut is not None:
                 image.fitted.append(cut)
+    values.update(gsm_copies(values))
     for key, value in values.items():
         entry = fs[key]
         ef = entry.ef

@@ -346,6 +346,46 @@ class Fit(_Model):
     hplmn_wact: FitPolicy = "error"  # §4.2.54: likewise
 
 
+# --- suci: how the handset conceals the SUPI (TS 33.501 §6.12, Annex C; EF.SUCI_Calc_Info, EF.Routing_Indicator)
+
+SuciScheme = Literal["null_scheme", "profile_a", "profile_b"]
+# Keys that look like a home network private key: refused with their own reason wherever they appear (the
+# private key stays with the network's SIDF; `simtool suci keygen` writes it to a 0600 file, never a profile).
+PRIVATE_KEY_FIELD = re.compile(r"private|priv_?key|secret|(^|_)sk($|_)", re.IGNORECASE)
+PRIVATE_KEY_REASON = ("looks like a home network private key, which never goes into a profile: it stays with the "
+                      "network's SIDF (the file `simtool suci keygen --out` writes); put only public_key here")
+
+
+def _hex_key(value: str) -> str:
+    text = value.strip()
+    if not text or len(text) % 2 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise ValueError(f"must be the public key in hex (an even number of hex digits), got {len(text)} characters")
+    return text.lower()
+
+
+def _routing_indicator(value: str) -> str:
+    return _digits(value, range(1, 5))
+
+
+class SuciKey(_Model):
+    id: Annotated[int, Field(ge=0, le=255)]  # the home network public key identifier (one byte)
+    scheme: Literal["profile_a", "profile_b"]
+    public_key: Annotated[str, AfterValidator(_hex_key)]  # A: 32 bytes; B: 33 (compressed) or 65
+
+    @property
+    def public_bytes(self) -> bytes:
+        return bytes.fromhex(self.public_key)
+
+
+class Suci(_Model):
+    """Protection schemes in priority order (highest first), the keys the non-null ones use, the routing
+    indicator. Each non-null scheme uses the one key of its scheme (checks.py says which are missing)."""
+
+    protection_schemes: Annotated[list[SuciScheme], Field(min_length=1), AfterValidator(_no_duplicates)]
+    home_network_keys: list[SuciKey] = []
+    routing_indicator: Annotated[str, AfterValidator(_routing_indicator)] = "0"
+
+
 class Profile(_Model):
     profile_version: Literal[1]
     name: Annotated[str, AfterValidator(_ident(64))]
@@ -366,6 +406,7 @@ class Profile(_Model):
     smsc: Annotated[str, AfterValidator(_smsc)] | None = None
     emergency_numbers: list[EmergencyNumber] = []
     services: Annotated[list[ServiceName], Field(min_length=1)]
+    suci: Suci | None = None  # EF.SUCI_Calc_Info and EF.Routing_Indicator (UST service 124)
     ims: Ims | None = None  # an ISIM on the card (ADF.ISIM); without it the ISIM files are left as they are
     plan: Plan
 
@@ -444,6 +485,8 @@ __all__ = [
     "Price",
     "Profile",
     "Spn",
+    "Suci",
+    "SuciKey",
     "UE_OPERATION_MODE_BYTE",
     "UST_SERVICES",
 ]

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from simtool.batch.liveness import pid_running
+
 SETUP_HINT = "install Debian's osmo-hlr package (`make setup` as root, or `apt-get install -y osmo-hlr`)"
 BINARY = "/usr/bin/osmo-hlr"
 GSUP_PORT, VTY_PORT, CTRL_PORT = 4222, 4258, 4259
@@ -205,15 +207,6 @@ def _pdeathsig() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def reap_stale() -> list[Path]:
     """Remove the directories of earlier processes that died without stopping their HLR (their osmo-hlr died
@@ -224,7 +217,7 @@ def reap_stale() -> list[Path]:
             pid = int((base / OWNER_FILE).read_text().strip())
         except (OSError, ValueError):
             continue
-        if pid == os.getpid() or _pid_alive(pid):
+        if pid == os.getpid() or pid_running(pid):
             continue
         shutil.rmtree(base, ignore_errors=True)
         reaped.append(base)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simtool.batch.liveness import pid_running
 from simtool.transport import vpcdconf
 
 RUN_DIR = Path("/run/pcscd")
@@ -152,20 +153,6 @@ def missing() -> list[str]:
     return out
 
 
-def _pid_alive(pid: int) -> bool:
-    """Running (a zombie is not: the pcscd that another session started and stopped waits there to be reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
-
 
 def _pidfile_pid() -> int | None:
     try:
@@ -208,7 +195,7 @@ def _ours() -> int | None:
         pid = int(OURS_FILE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    return pid if pid == _pidfile_pid() and _pid_alive(pid) else None
+    return pid if pid == _pidfile_pid() and pid_running(pid) else None
 
 
 @dataclass
@@ -236,13 +223,13 @@ class Pcscd:
                     self.proc.wait(timeout)
             self.proc = None
         pid = _pidfile_pid()
-        if pid is not None and _pid_alive(pid):  # not (or no longer) our child
+        if pid is not None and pid_running(pid):  # not (or no longer) our child
             if pid != _ours() and not in_ci():
                 raise PcscUnavailable("pcscd was started outside the tests; not stopping it "
                                       "(set CI=true to allow)")
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while _pid_alive(pid) and time.monotonic() < deadline:
+            while pid_running(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
         deadline = time.monotonic() + timeout
         while reader_names(1.0) is not None and time.monotonic() < deadline:
@@ -268,7 +255,7 @@ def _start(timeout: float) -> subprocess.Popen[bytes]:
         raise PcscUnavailable("pcscd is not running, and starting it needs root: run `pcscd` as root "
                               "(or `systemctl start pcscd.socket`)")
     pid = _pidfile_pid()
-    if pid is not None and not _pid_alive(pid):  # left over by a killed pcscd: it would refuse to start
+    if pid is not None and not pid_running(pid):  # left over by a killed pcscd: it would refuse to start
         with contextlib.suppress(OSError):
             PID_FILE.unlink()
         with contextlib.suppress(OSError):

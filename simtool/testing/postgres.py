@@ -32,6 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from simtool.batch.liveness import pid_running
+
 SETUP_HINT = "install Debian's postgresql package (`make setup` as root, or `apt-get install -y postgresql`)"
 SERVICE_USER = "postgres"
 PREFIX = "simtool-pg-"
@@ -244,15 +246,6 @@ def start_cluster(*, durable: bool = False, max_connections: int = 200, timeout:
         raise
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def reap_stale(bindir: Path, run_as: str | None) -> list[Path]:
     """Stop and remove the clusters of earlier processes that died without stopping them (a killed test run):
@@ -263,7 +256,7 @@ def reap_stale(bindir: Path, run_as: str | None) -> list[Path]:
             pid = int((base / OWNER_FILE).read_text().strip())
         except (OSError, ValueError):
             continue  # being set up right now, or not ours
-        if pid == os.getpid() or _pid_alive(pid):
+        if pid == os.getpid() or pid_running(pid):
             continue
         if (base / "data" / "postmaster.pid").exists():
             _run([str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "-w", "-t", "30", "stop"],

@@ -1,11 +1,12 @@
-"""Codings both ends must agree on, each side written separately: text strings and alpha identifiers
-(GSM 7-bit / UCS2 chosen per string), date-time and zone, quantities, proactive command bytes."""
+"""Codings both ends must agree on: text strings and alpha identifiers (GSM 7-bit / UCS2 chosen per string,
+by the card; read by the terminal), date-time and zone (each side written separately), quantities, proactive
+command bytes. The packing, the COMPREHENSION-TLV form and byte sizes are `simtool.encoding`'s, with their
+vectors there (tests/encoding)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import gsm0338  # noqa: F401
 import pytest
 
 from simtool.commands import cat as host
@@ -29,15 +30,6 @@ def test_coding_is_chosen_per_string() -> None:
     assert card.alpha("充值") == bytes.fromhex("805145503C")
 
 
-def test_packing_vectors() -> None:
-    # TS 23.038 §6.1.2.1.1: "hellohello" packed; 7 characters get a CR in the spare bits
-    assert card.pack7("hellohello".encode("gsm03.38")).hex() == "e8329bfd4697d9ec37"
-    assert card.pack7(b"1234567").hex() == "31d98c56b3dd1a"
-    assert host.unpack7(bytes.fromhex("31d98c56b3dd1a")) == b"1234567"
-    table = "".join(bytes([i]).decode("gsm03.38") if i != 0x1B else "\x1b" for i in range(128))
-    assert table == host.GSM7
-
-
 def test_date_time_vector() -> None:
     # specfacts §5.2: 2025-11-26 04:14:30 UTC+1 -> 52 11 62 40 41 03 40
     dt = datetime.fromisoformat("2025-11-26T04:14:30+01:00")
@@ -47,14 +39,6 @@ def test_date_time_vector() -> None:
     assert host.encode_date_time(west).hex() == "621020304050" "49"  # 14 quarter hours west: 1|4, sign bit
     assert applet.parse_date_time(host.encode_date_time(west)) == (int(west.timestamp()), -14)
     assert applet.parse_date_time(bytes.fromhex("6213200100FF40")) is None  # month 31, bad digits
-
-
-@pytest.mark.parametrize(("n", "shown"), [(0, "0 MB"), (999, "999 B"), (1_000, "1 kB"), (734_000_000, "734 MB"),
-                                          (1_000_000_000, "1 GB"), (1_500_000_000, "1.5 GB"),
-                                          (999_999_999, "999.99 MB"), (1_734_567_890, "1.73 GB"),
-                                          (4_000_000_000, "4 GB")])
-def test_quantities_on_screen(n: int, shown: str) -> None:
-    assert applet.format_bytes(n) == shown
 
 
 @pytest.mark.parametrize(("text", "n"), [("1GB", 10**9), ("734MB", 734 * 10**6), ("1.5 GB", 1_500_000_000),

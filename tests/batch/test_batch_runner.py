@@ -37,16 +37,24 @@ class _Tray(CardSource):
         self.outcomes.append(outcome)
 
 
-class _PulledOut(EmulatedTransport):
-    """The card leaves the reader after `n` APDUs."""
+IMSI_PATH = "MF/ADF.USIM/EF.IMSI"
 
-    def __init__(self, card, n):
+
+class _PulledOut(EmulatedTransport):
+    """The card leaves the reader after `n` APDUs, or (`after_imsi`) at the APDU after the one that wrote its
+    IMSI: a write cut half-way whatever the plan's order of files."""
+
+    def __init__(self, card, n=None, after_imsi=False):
         super().__init__(card, "pulled")
         self.n = n
+        self.after_imsi = after_imsi
 
     def transmit(self, apdu):
-        self.n -= 1
-        if self.n < 0:
+        if self.n is not None:
+            self.n -= 1
+            if self.n < 0:
+                raise NoCardError("pulled: the card went away")
+        if self.after_imsi and self.card.file_bytes(IMSI_PATH) != b"\xff" * 9:
             raise NoCardError("pulled: the card went away")
         return super().transmit(apdu)
 
@@ -74,12 +82,12 @@ def test_half_written_card_is_finished_with_its_own_identity(batch):
     row = ledger.lease_next(rec.id, "gone:1:abc", "pcsc:0", 0.0, 0.0)
     card = Card.blank(adm=ADM)
     with pytest.raises(NoCardError):
-        flash(Reader(_PulledOut(card, 40)), load_frozen_profile(rec), _identity(row, sealer),
+        flash(Reader(_PulledOut(card, after_imsi=True)), load_frozen_profile(rec), _identity(row, sealer),
               before_write=lambda: ledger.mark_writing(row.iccid, "gone:1:abc", "pcsc:0", None, token=row.token))
     iccid_path = card.model.fs.find("EF.ICCID").path
     assert card.file_bytes(iccid_path) != b"\xff" * 10  # written first
     card.state.files[iccid_path][:] = b"\xff" * 10
-    assert card.file_bytes("MF/ADF.USIM/EF.IMSI") != b"\xff" * 9
+    assert card.file_bytes(IMSI_PATH) != b"\xff" * 9
     card.state.counters["adm1"] = 2  # and the power went while a VERIFY had taken its try
     unlucky = Card.blank(adm=ADM)
     unlucky.state.counters["adm1"] = 2  # the same, on a blank card: its key was never proven

@@ -1,6 +1,6 @@
 """`simtool.commands` is sans-I/O and sits on layer 4: it may import the standard library,
-`simtool.errors`, `simtool.encoding` (TLV, the alpha coding of EFs, the status words) and itself, and no I/O module
-(DESIGN.md §2, §7)."""
+`simtool.errors`, `simtool.encoding` (TLV, COMPREHENSION-TLV, GSM 7-bit, the alpha coding of EFs, the status
+words) and itself, and no I/O module (DESIGN.md §2, §7)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import simtool.commands
 
-ALLOWED_SIMTOOL = {"simtool.errors", "simtool.encoding.tlv", "simtool.encoding.types", "simtool.encoding.sw"}
+ALLOWED_SIMTOOL = {"simtool.errors", "simtool.encoding.tlv", "simtool.encoding.types", "simtool.encoding.sw",
+                  "simtool.encoding.ctlv", "simtool.encoding.gsm7"}
 IO_MODULES = {"os", "io", "socket", "subprocess", "select", "selectors", "asyncio", "threading", "logging"}
 
 

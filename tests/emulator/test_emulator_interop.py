@@ -251,10 +251,3 @@ def test_pysim_authenticate_and_resync(pcard: Card) -> None:
     assert s == 0x6110
     auts, s = tx(pcard, "00C0000010")
     assert s == 0x9000 and auts[:2] == h("DC0E") and len(auts) == 16
-
-
-@pytest.mark.parametrize("personalized_card", [PROFILE], indirect=True)
-def test_pysim_read_legacy_sim_class_is_refused(pcard: Card) -> None:
-    """pySim-read falls back to the classic SIM class (CLA A0, TS 51.011) for a card it does not know by
-    its ATR; this card is a UICC only (TS 102 221), like a card without the SIM add-on."""
-    assert tx(pcard, "A0A40000023F00") == (b"", 0x6E00)

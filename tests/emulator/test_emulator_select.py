@@ -167,7 +167,7 @@ def test_select_by_path(card: Card) -> None:
     assert sw(card, "00A4000C027F20") == 0x9000
     assert sw(card, "00A4090C026F07") == 0x9000
     assert card.selection()["ef"] == "MF/DF.GSM/EF.IMSI"
-    assert sw(card, "00A4090C026F38") == 0x6A82  # DF.GSM has no 6F38
+    assert sw(card, "00A4090C026F39") == 0x6A82  # DF.GSM has no 6F39 (EF.ACM)
     assert sw(card, "00A4000C023F00") == 0x9000
     assert sw(card, "00A4090C047FFF6F38") == 0x9000
     assert card.selection()["ef"] == "MF/ADF.USIM/EF.UST"

@@ -23,6 +23,10 @@ def test_blank_card_has_every_ef_of_the_model_erased() -> None:
                "MF/ADF.USIM/EF.START-HFN": "F00000F00000", "MF/ADF.USIM/EF.THRESHOLD": "FFFFFF",
                "MF/ADF.USIM/DF.GSM-ACCESS/EF.Kc": "FF" * 8 + "07",
                "MF/ADF.USIM/DF.GSM-ACCESS/EF.KcGPRS": "FF" * 8 + "07",
+               "MF/DF.GSM/EF.Kc": "FF" * 8 + "07", "MF/DF.GSM/EF.KcGPRS": "FF" * 8 + "07",  # TS 51.011 §10.3.1
+               # DF.5GS location files: no 5G-GUTI, "not updated", as a sysmoISIM-SJA2 is shipped
+               "MF/ADF.USIM/DF.5GS/EF.5GS3GPPLOCI": "FF" * 19 + "01",
+               "MF/ADF.USIM/DF.5GS/EF.5GSN3GPPLOCI": "FF" * 19 + "01",
                "MF/ADF.ISIM/EF.IST": "000000"}  # no ISIM service offered before a profile says so
     for entry in FS.efs():
         body = state.files[entry.path]

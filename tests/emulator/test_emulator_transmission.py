@@ -154,7 +154,8 @@ def test_apdu_counter(card: Card) -> None:
 
 
 def test_classes(card: Card) -> None:
-    assert sw(card, "A0A4000002 3F00") == 0x6E00  # GSM 11.11 class: not a UICC class
+    assert sw(card, "A0A4000002 3F00") == 0x9F17  # the GSM class: the classic SIM command set (classic.py)
+    assert sw(card, "A4A4000002 3F00") == 0x6E00  # other AX classes: neither UICC nor GSM
     assert sw(card, "20A4000C023F00") == 0x6E00
     assert sw(card, "FFA4000C023F00") == 0x6E00
     assert sw(card, "80A4000C023F00") == 0x6E00  # ISO command in proprietary class

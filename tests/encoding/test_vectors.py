@@ -1,17 +1,32 @@
 """The generic vector test: every codec's spec vectors decode to their value and encode back, for the EFs of
-every card model in `simtool.fs.MODELS`."""
+every card model in `simtool.fs.MODELS` and every `Codec` a module of `simtool.encoding` declares (the
+codings that are not files: COMPREHENSION-TLV, GSM 7-bit packed text, APN)."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
+import simtool.encoding
 from simtool.encoding import efs
+from simtool.encoding.codec import Codec
 from simtool.fs import MODELS
+
+
+def _declared_codecs() -> list[Codec]:
+    """Every module-level `Codec` of every module of `simtool.encoding`."""
+    out = []
+    for info in pkgutil.iter_modules(simtool.encoding.__path__):
+        module = importlib.import_module(f"simtool.encoding.{info.name}")
+        out += [v for v in vars(module).values() if isinstance(v, Codec)]
+    return out
 
 
 def _cases():
     seen = set()
-    codecs = [e.ef.codec for m in MODELS.values() for e in m.fs.efs()] + efs.all_codecs()
+    codecs = [e.ef.codec for m in MODELS.values() for e in m.fs.efs()] + efs.all_codecs() + _declared_codecs()
     for codec in codecs:
         if id(codec) in seen:
             continue
@@ -21,6 +36,11 @@ def _cases():
 
 
 CASES = list(_cases())
+
+
+def test_the_shared_codings_are_walked():
+    names = {c.name for c in _declared_codecs()}
+    assert {"COMPREHENSION-TLV", "GSM 7-bit packed", "APN"} <= names
 
 
 @pytest.mark.parametrize("model", list(MODELS.values()), ids=list(MODELS))

@@ -4,7 +4,9 @@ It SELECTs over the model's tree, READs and UPDATEs with random offsets, records
 and wrong PINs, PUKs and ADM keys (VERIFY, CHANGE, DISABLE, ENABLE, UNBLOCK), opens and closes logical
 channels, AUTHENTICATEs (with vectors built from the card's own keys, and with noise), asks for GET
 RESPONSE, resets the card and reloads it from its state file, on every card model in every protocol it
-speaks, starting from a blank card or from a personalized one. After every APDU it checks:
+speaks, starting from a blank card or from a personalized one; and the same over the classic SIM command set
+(CLA A0, TS 51.011: SELECT by FID, GET RESPONSE, STATUS, READ/UPDATE, SEEK, the CHV commands, RUN GSM
+ALGORITHM), whose tries count on the same counters. After every APDU it checks:
 
 * the answer ends in a valid two-byte status word, never 6F00, and the card logged no internal error;
 * no retry counter goes up except through the right PIN/PUK (or a PIN-file write under ADM1), and a
@@ -56,7 +58,10 @@ PUK_OF = {"pin1": "puk1", "pin2": "puk2"}
 PIN_INS = {0x20: "VERIFY", 0x24: "CHANGE", 0x26: "DISABLE", 0x28: "ENABLE", 0x2C: "UNBLOCK"}
 # Status word first bytes a UICC may answer with (TS 102 221 §10.2): 6F00 is checked apart.
 SW1_VALID = {0x61, 0x62, 0x63, 0x64, 0x65, 0x67, 0x68, 0x69, 0x6A, 0x6B, 0x6C, 0x6D, 0x6E, 0x6F, 0x90, 0x91,
-             0x92, 0x93, 0x98}
+             0x92, 0x93, 0x98, 0x94, 0x9F}  # 94xx, 9Fxx: the classic SIM's (CLA A0, TS 51.011 §9.4)
+# CLA A0 (the classic SIM command set): CHV references in P2 (UNBLOCK's P2 00 is CHV1 too).
+GSM_KEYREFS = {0x00: "pin1", 0x01: "pin1", 0x02: "pin2", 0x0A: "adm1"}
+CLASSIC_INS = [0xA4, 0xC0, 0xF2, 0xB0, 0xD6, 0xB2, 0xDC, 0xA2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88, 0x32, 0x04]
 KNOWN_INS = [0xA4, 0xB0, 0xD6, 0xB2, 0xDC, 0xA2, 0xF2, 0x20, 0x24, 0x26, 0x28, 0x2C, 0x88, 0x70, 0xC0, 0x10,
              0x12, 0x14, 0xC2]
 
@@ -205,8 +210,12 @@ class ApduMachine(RuleBasedStateMachine):
         after = card.state.counters
         ins = apdu[1] if len(apdu) > 1 else -1
         data = self._command_data(apdu)
-        is_pin_cmd = ins in PIN_INS and len(apdu) > 3 and apdu[0] & 0x80 == 0 and apdu[2] == 0
-        name = KEYREFS.get(apdu[3]) if is_pin_cmd else None
+        classic = bool(apdu) and apdu[0] == 0xA0
+        is_pin_cmd = ins in PIN_INS and len(apdu) > 3 and (apdu[0] & 0x80 == 0 or classic) and apdu[2] == 0
+        name = (GSM_KEYREFS if classic else KEYREFS).get(apdu[3]) if is_pin_cmd else None
+        if classic and name is not None and apdu[3] == 0x00 and ins != 0x2C:
+            name = None  # P2 00 names CHV1 for UNBLOCK only
+        tried = {0x9804, 0x9840} if classic else set(range(0x63C0, 0x63D0))  # a wrong value's answers
         file_update = ins == 0xD6 and written
         if file_update:
             # A PIN file written through UPDATE BINARY: only with ADM1 held; counters and values follow it.
@@ -230,14 +239,15 @@ class ApduMachine(RuleBasedStateMachine):
             else:
                 assert c == target and new == old - 1, f"{apdu.hex()}: counter {c} {old}->{new}"
                 assert presented != self.values[target], f"{apdu.hex()}: the right value cost a try"
-                assert sw == 0x63C0 | min(new, 15), f"{apdu.hex()}: wrong value answered {sw:04X}"
-        if target is not None and data is not None and sw & 0xFFF0 == 0x63C0:
+                want = (0x9804 if new else 0x9840) if classic else 0x63C0 | min(new, 15)
+                assert sw == want, f"{apdu.hex()}: wrong value answered {sw:04X}"
+        if target is not None and data is not None and sw & 0xFFF0 == 0x63C0 and not classic:
             assert after[target] == before[target] - 1, f"{apdu.hex()}: a wrong value cost no try"
         if sw == 0x9000 and target is not None and data is not None and ins in (0x24, 0x2C):
             self.values[name] = data[8:16]  # CHANGE / UNBLOCK: the new value is the second 8 bytes
         self.counters = dict(after)
         if written:  # outside UPDATE BINARY, only a PIN command that was carried out changes a PIN file
-            assert is_pin_cmd and (sw == 0x9000 or sw & 0xFFF0 == 0x63C0), f"{apdu.hex()}: PIN file changed ({sw:04X})"
+            assert is_pin_cmd and (sw == 0x9000 or sw in tried), f"{apdu.hex()}: PIN file changed ({sw:04X})"
         assert self._card_values() == self.values, f"{apdu.hex()}: PIN values differ from the model"
 
     def _needles(self) -> set[bytes]:
@@ -478,6 +488,79 @@ class ApduMachine(RuleBasedStateMachine):
             autn = aka.build_autn(alg, rand, aka.int_to_sqn(self.sqn), b"\x80\x00")
             data = bytes([16]) + rand + bytes([16]) + autn
         self.send(_apdu(0, 0x88, 0x00, p2, data, le))
+
+    # --- the classic SIM command set (CLA A0, TS 51.011): same files, PINs and counters ---------------------
+
+    def _classic_select(self, entry: Any) -> int:
+        """SELECT by FID from the MF down to `entry` (ADFs by AID, as UICCs take it under A0 too)."""
+        out = self.send(_apdu(0xA0, 0xA4, 0x00, 0x00, b"\x3f\x00"))
+        for parent in [*entry.parents[1:], entry.node]:
+            aid = getattr(parent, "aid", None)
+            if aid is not None:
+                out = self.send(_apdu(0xA0, 0xA4, 0x04, 0x04, aid))
+            else:
+                out = self.send(_apdu(0xA0, 0xA4, 0x00, 0x00, parent.fid.to_bytes(2, "big")))
+            if out[-2] != 0x9F:
+                break
+        return int.from_bytes(out[-2:], "big")
+
+    @rule(i=st.integers(0, 10_000), p3=st.one_of(st.none(), st.integers(0, 255)), offset=st.integers(0, 300),
+          data=st.one_of(st.none(), small_data), rec=records, mode=st.sampled_from([2, 3, 4, 4, 0]))
+    def classic_select_read_update(self, i: int, p3: int | None, offset: int, data: bytes | None, rec: int,
+                                   mode: int) -> None:
+        entry = self._entry(i)
+        sw = self._classic_select(entry)
+        if sw >> 8 != 0x9F:
+            return
+        self.send(bytes([0xA0, 0xC0, 0x00, 0x00, sw & 0xFF if p3 is None else p3]))
+        if not isinstance(entry.node, EF):
+            self.send(bytes([0xA0, 0xF2, 0x00, 0x00, p3 or 0x17]))
+            return
+        ef = entry.node
+        if ef.is_record:
+            n = ef.record_length if p3 is None else p3
+            if data is None:
+                self.send(bytes([0xA0, 0xB2, rec, mode, n]))
+            else:
+                self.send(_apdu(0xA0, 0xDC, rec, mode, (data * 8)[:n] or data))
+        elif data is None:
+            n = max(0, ef.size - offset) & 0xFF if p3 is None else p3
+            self.send(bytes([0xA0, 0xB0, offset >> 8, offset & 0xFF, n]))
+        else:
+            self.send(_apdu(0xA0, 0xD6, offset >> 8, offset & 0xFF, data))
+
+    @rule(i=st.integers(0, 10_000), pattern=st.binary(min_size=1, max_size=6), p2=st.integers(0, 0x13))
+    def classic_seek(self, i: int, pattern: bytes, p2: int) -> None:
+        if self._classic_select(self._entry(i)) >> 8 == 0x9F:
+            out = self.send(_apdu(0xA0, 0xA2, 0x00, p2, pattern))
+            if out[-2] == 0x9F:
+                self.send(bytes([0xA0, 0xC0, 0x00, 0x00, out[-1]]))
+
+    @rule(ins=st.sampled_from([0x20, 0x24, 0x26, 0x28, 0x2C]), chv=st.sampled_from([0x01, 0x02, 0x0A, 0x00]),
+          how=choice, new=new_pins, noise=st.binary(max_size=9))
+    def classic_chv(self, ins: int, chv: int, how: str, new: str, noise: bytes) -> None:
+        name = GSM_KEYREFS[chv]
+        if ins == 0x2C:
+            name = PUK_OF.get(name, "puk1")
+        value = self._value(name, how, noise) or b""
+        if ins in (0x24, 0x2C) and how != "short":
+            value = value.ljust(8, b"\xff")[:8] + pin(new if chv != 0x0A else new.ljust(8, "0")[:8])[:8]
+        self.send(_apdu(0xA0, ins, 0x00, chv, value))
+
+    @rule(rand=st.binary(min_size=16, max_size=16), in_gsm=st.booleans())
+    def classic_run_gsm_algorithm(self, rand: bytes, in_gsm: bool) -> None:
+        self.send(_apdu(0xA0, 0xA4, 0x00, 0x00, b"\x3f\x00"))
+        if in_gsm:
+            self.send(_apdu(0xA0, 0xA4, 0x00, 0x00, b"\x7f\x20"))
+        out = self.send(_apdu(0xA0, 0x88, 0x00, 0x00, rand))
+        if out == b"\x9f\x0c":
+            sres_kc = self.send(bytes([0xA0, 0xC0, 0x00, 0x00, 0x0C]))
+            assert sres_kc[-2:] == b"\x90\x00" and len(sres_kc) == 14
+
+    @rule(ins=st.sampled_from(CLASSIC_INS), p1=st.integers(0, 255), p2=st.integers(0, 255),
+          p3=st.integers(0, 255), data=st.binary(max_size=20))
+    def classic_noise(self, ins: int, p1: int, p2: int, p3: int, data: bytes) -> None:
+        self.send(bytes([0xA0, ins, p1, p2, p3]) + data)
 
     @rule(ch=channels, p1=st.sampled_from([0, 0, 1]), p2=st.sampled_from([0x80, 0x81, 0x82, 0x00]),
           data=st.binary(max_size=40), le=les)

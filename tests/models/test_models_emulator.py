@@ -86,7 +86,10 @@ def test_blank_sja2_looks_like_a_vendor_card(card: Card) -> None:
     assert card.file_bytes(CHV1) == sja2_chv("0000", "12345678", disabled=False)
     assert card.file_bytes(CHV2) == sja2_chv("0000", "12345678", disabled=False)
     assert card.file_bytes(ADM1) == sja2_adm(ADM)  # the vendor's ADM1, in its file
-    assert card.file_bytes(USIM_KEY) == b"\xff" * 67 and card.file_bytes(KEY_2G) == b"\xff" * 33
+    # Key files as shipped: Milenage with OPc configured (cfg 14), K and OPc erased (pySim-prog writes them
+    # at offsets 1 and 17 and keeps the configuration byte); no key until then.
+    assert card.file_bytes(USIM_KEY) == b"\x14" + b"\xff" * 66 and card.file_bytes(KEY_2G) == b"\x14" + b"\xff" * 32
+    assert SJA2.secrets.read_key(card.state.files) is None and SJA2.secrets.read_key(card.state.files, "gsm") is None
     assert card.file_bytes(USIM_SQN) == SHIPPED_SQN
     assert card.state.sqn == SqnState()  # what AF30 says: IND 5 bits, Δ 2^28 SEQ steps
     assert card.state.counters == {"pin1": 3, "puk1": 10, "pin2": 3, "puk2": 10, "adm1": 3}

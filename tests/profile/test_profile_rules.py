@@ -1,4 +1,4 @@
-"""Character and size rules: GSM 7-bit alphabet, SPN coding, APN encoding, Luhn."""
+"""Character and size rules: SPN coding, APN rules and EF.ACL size, Luhn (the codings: tests/encoding)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from simtool.encoding import efs
 from simtool.profile.luhn import LUHN_VECTORS, luhn_digit, luhn_ok
 from simtool.profile.rules import (
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     acl_size,
-    apn_encoded,
     apn_problem,
-    gsm7_septets,
     spn_coding,
     spn_problem,
 )
-
-
-def test_gsm7_table_matches_the_gsm0338_codec():
-    pytest.importorskip("gsm0338", reason="the gsm0338 codec package is not installed")
-    assert len(GSM7_BASIC) == 128 and len(set(GSM7_BASIC)) == 128
-    for i in range(0x3000):
-        ch = chr(i)
-        try:
-            want = len(ch.encode("gsm03.38"))
-        except UnicodeEncodeError:
-            want = None
-        assert gsm7_septets(ch) == want, hex(i)
-    assert all(gsm7_septets(ch) == 2 for ch in GSM7_EXTENSION)
 
 
 def test_spn_coding():
@@ -43,11 +27,12 @@ def test_spn_coding():
     assert "Basic Multilingual Plane" in spn_problem("KPN \U0001f600")
 
 
-def test_apn_encoding_specfacts_vector():
-    # specfacts §3.3 ACL example: "internet", "ims.example.com"
-    assert apn_encoded("internet").hex().upper() == "08696E7465726E6574"
-    assert apn_encoded("ims.example.com").hex().upper() == "03696D73076578616D706C6503636F6D"
-    assert acl_size(["internet", "ims.example.com"]) == 1 + (2 + 9) + (2 + 16)
+def test_acl_size_is_what_ef_acl_encodes():
+    # specfacts §3.3 ACL example: "internet", "ims.example.com" (the APN coding's vectors: encoding/apn.py)
+    apns = ["internet", "ims.example.com"]
+    assert acl_size(apns) == 1 + (2 + 9) + (2 + 16)
+    assert acl_size(apns) == len(efs.ACL.encode(apns, 64).rstrip(b"\xff"))
+    assert acl_size([""]) == len(efs.ACL.encode([""], 8).rstrip(b"\xff")) == 3  # the network-provided APN
 
 
 @pytest.mark.parametrize(

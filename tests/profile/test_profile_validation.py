@@ -295,7 +295,7 @@ CORPUS: dict[str, tuple[str, list[str]]] = {
             "54: colour: unknown key 'colour' (allowed: profile_version, name, operator, home_plmn,"
             " ue_operation_mode, spn, languages, apns, apn_control_list, pin1_enabled, hplmn_wact,"
             " oplmn_wact, fit,"
-            " fplmn, ehplmn, hpplmn_search_minutes, smsc, emergency_numbers, services, ims, plan)"
+            " fplmn, ehplmn, hpplmn_search_minutes, smsc, emergency_numbers, services, suci, ims, plan)"
         ],
     ),
     "misspelt top-level key": (
