@@ -340,7 +340,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         emit_json(st)
         return EXIT_OK
     b, c = st["batch"], st["counts"]
-    print(f"batch {b['id']}: {b['count']} cards of {b['profile']} (sha256 {b['profile_sha256'][:16]}…), "
+    what = "eSIM profile packages" if b.get("esim") else "cards"
+    print(f"batch {b['id']}: {b['count']} {what} of {b['profile']} (sha256 {b['profile_sha256'][:16]}…), "
           f"KCV {b['kcv']}, simtool {b['simtool_version']}, created {b['created']}")
     print("  " + "  ".join(f"{k} {v}" for k, v in c.items()) + f"  (left {st['left']})")
     if st["failures"]:
