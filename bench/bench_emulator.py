@@ -29,6 +29,8 @@ def workload(card: Card) -> list[bytes]:
         ef = entry.ef
         if ef.is_record or not allows(ef.read, {Cond.PIN1}):
             continue
+        if any(p.aid is not None and p.name != "ADF.USIM" for p in entry.parents):
+            continue  # 7FFF is the USIM here: the ISIM's files would need their own SELECT by AID
         fids = [0x7FFF if p.aid is not None else p.fid for p in entry.parents[1:]] + [ef.fid]
         path = b"".join(f.to_bytes(2, "big") for f in fids)
         apdus.append(bytes([0x00, 0xA4, 0x08, 0x0C, len(path)]) + path)
